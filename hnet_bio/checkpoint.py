@@ -1,0 +1,118 @@
+"""Our checkpoint directories: config.json + model.safetensors + metadata.json, written atomically.
+
+A directory is self-describing: `load_pretrained(dir)` rebuilds the right model class from
+config.json and loads the weights strictly. Training adds optimizer/trainer state beside these
+files (pipelines/), which loading the model ignores.
+
+metadata.json keys (all optional except `model_class`, which `save_pretrained` writes itself):
+- "modality": "dna" | "audio". Decides what `hnet-bio generate` writes (FASTA or WAV).
+- "byte_convention": how bytes map to data. "ascii-upper" (DNA letters upper-cased, IUPAC kept),
+  "ascii-softmask" (DNA letters, lower case = soft-masked), "mulaw-8bit" (audio, 8-bit mu-law).
+- "sample_rate": audio bytes per second (int), needed to write a WAV.
+- "train_bytes": bytes the model was trained on (int).
+Other keys (corpus description, step, eval_bpb, ...) are kept as written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from hnet_bio.config import HNetConfig, atomic_write_text
+from hnet_bio.errors import CheckpointError, ConfigError
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+METADATA_FILE = "metadata.json"
+
+
+def save_pretrained(
+    model: torch.nn.Module, path: str | os.PathLike[str], metadata: dict | None = None
+) -> None:
+    """Write config, weights and metadata (modality, byte convention, bytes seen, ...) to `path`."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if model.config.tie_embeddings:
+        state.pop("lm_head.weight", None)  # safetensors refuses shared storage; re-tied on load
+    fd, tmp = tempfile.mkstemp(dir=path, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata={"format": "pt"})
+        os.replace(tmp, path / WEIGHTS_FILE)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    model.config.save(path / CONFIG_FILE)
+    meta = {"model_class": type(model).__name__, **(metadata or {})}
+    atomic_write_text(path / METADATA_FILE, json.dumps(meta, indent=2, default=str) + "\n")
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    file = Path(path) / METADATA_FILE
+    if not file.exists():
+        return {}
+    try:
+        return json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{file}: not valid JSON ({exc})") from None
+
+
+def load_pretrained(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu", dtype: torch.dtype | None = None
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model from `path`/config.json and load `path`/model.safetensors strictly."""
+    from hnet_bio.lm import build_model
+
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: not a checkpoint directory")
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (path / name).exists():
+            raise CheckpointError(f"{path}: missing {name}")
+    try:
+        config = HNetConfig.from_json(path / CONFIG_FILE)
+    except ConfigError as exc:
+        raise CheckpointError(str(exc)) from None
+    model = build_model(config)
+    try:
+        state = load_file(str(path / WEIGHTS_FILE), device=str(map_location))
+    except Exception as exc:  # safetensors raises its own error types for truncated/corrupt files
+        raise CheckpointError(f"{path / WEIGHTS_FILE}: cannot read weights ({exc})") from None
+    if config.tie_embeddings and "lm_head.weight" not in state and "embeddings.weight" in state:
+        state["lm_head.weight"] = state["embeddings.weight"]
+    load_state_dict_strict(model, state, str(path / WEIGHTS_FILE))
+    model.to(map_location)
+    if dtype is not None:
+        from hnet_bio.reference import cast_model  # keeps residual_proj / mixer.D fp32 for half dtypes
+
+        cast_model(model, dtype)
+    return model, read_metadata(path)
+
+
+def load_state_dict_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """load_state_dict(strict=True) with one readable error listing what does not fit."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in sorted(set(state) & set(expected))
+        if tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing key(s) (e.g. {', '.join(missing[:3])})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s) (e.g. {', '.join(unexpected[:3])})")
+    if shapes:
+        problems.append(f"{len(shapes)} shape mismatch(es) (e.g. {'; '.join(shapes[:3])})")
+    if problems:
+        raise CheckpointError(f"{source}: does not fit the model: " + "; ".join(problems))
+    model.load_state_dict(state, strict=True)

@@ -1,0 +1,1 @@
+"""Building blocks: norms, Mamba-2, attention, SwiGLU, pre-norm blocks and Isotropic stacks."""

@@ -1,0 +1,90 @@
+"""Pre-norm residual blocks and Isotropic stacks parsed from layout strings like "T1m4".
+
+m = Mamba-2, M = Mamba-2 + SwiGLU, t = attention, T = attention + SwiGLU. The residual stream is
+kept in float32 (the reference's residual_in_fp32) and every Isotropic ends with its own RMSNorm.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hnet_bio.config import LAYOUT_TOKEN, HNetConfig
+from hnet_bio.dtypes import wide
+from hnet_bio.layers.attention import CausalMHA
+from hnet_bio.layers.mamba2 import Mamba2
+from hnet_bio.layers.mlp import SwiGLU
+from hnet_bio.layers.norm import RMSNorm
+
+
+def parse_layout(layout: str) -> list[str]:
+    """ "T1m4" -> ["T", "m", "m", "m", "m"]."""
+    return [kind for kind, count in LAYOUT_TOKEN.findall(layout) for _ in range(int(count))]
+
+
+def layout_height(layout: str) -> int:
+    """Residual additions in a layout (lower case 1, upper case 2); scales out_proj/fc2 init."""
+    return sum(1 if kind.islower() else 2 for kind in parse_layout(layout))
+
+
+class Block(nn.Module):
+    """norm1 -> mixer (-> norm2 -> mlp), with the residual added before each norm."""
+
+    def __init__(self, kind: str, config: HNetConfig, level: int) -> None:
+        super().__init__()
+        d = config.d_model[level]
+        eps = config.hnet_bio.norm_eps
+        self.kind = kind
+        self.norm1 = RMSNorm(d, eps)
+        if kind in "mM":
+            ssm = config.ssm_cfg
+            self.mixer: nn.Module = Mamba2(
+                d,
+                d_state=ssm.d_state,
+                d_conv=ssm.d_conv,
+                expand=ssm.expand,
+                headdim=config.hnet_bio.ssm_headdim,
+                ngroups=config.hnet_bio.ssm_ngroups,
+                chunk_size=ssm.chunk_size,
+                norm_eps=eps,
+            )
+        else:
+            attn = config.attn_cfg
+            self.mixer = CausalMHA(
+                d, attn.num_heads[level], attn.rotary_emb_dim[level], attn.window_size[level]
+            )
+        if kind in "MT":
+            self.norm2 = RMSNorm(d, eps)
+            self.mlp: SwiGLU | None = SwiGLU(d, config.d_intermediate[level], config.hnet_bio.d_ff_multiple)
+        else:
+            self.mlp = None
+
+    def forward(
+        self, h: torch.Tensor, residual: torch.Tensor | None, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """h (B, L, D) in the compute dtype, residual (B, L, D) fp32 or None -> (h, residual)."""
+        residual = wide(h) if residual is None else residual + wide(h)
+        h = self.norm1(residual, out_dtype=h.dtype)
+        h = self.mixer(h, mask=mask) if isinstance(self.mixer, Mamba2) else self.mixer(h)
+        if self.mlp is not None:
+            residual = residual + wide(h)
+            h = self.mlp(self.norm2(residual, out_dtype=h.dtype))
+        return h, residual
+
+
+class Isotropic(nn.Module):
+    """A flat stack of blocks at one width, ending in RMSNorm: (B, L, D) -> (B, L, D)."""
+
+    def __init__(self, layout: str, config: HNetConfig, level: int) -> None:
+        super().__init__()
+        self.layout = layout
+        self.height = layout_height(layout)
+        self.layers = nn.ModuleList(Block(kind, config, level) for kind in parse_layout(layout))
+        self.rmsnorm = RMSNorm(config.d_model[level], config.hnet_bio.norm_eps)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        residual = None
+        for layer in self.layers:
+            h, residual = layer(h, residual, mask)
+        final = wide(h) if residual is None else residual + wide(h)
+        return self.rmsnorm(final, out_dtype=h.dtype)

@@ -1,0 +1,131 @@
+"""Mamba-2 mixer in pure PyTorch with the reference's parameter names and shapes.
+
+in_proj packs [z (d_inner) | x (d_inner) | B (g*n) | C (g*n) | dt (heads)]; x, B, C go through a
+causal depthwise conv + SiLU; dt = softplus(dt + dt_bias); A = -exp(A_log); the scan is
+`ssd_chunked` (or mamba_ssm's kernel on GPU); then y + D*x, gated RMSNorm with z, out_proj.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hnet_bio import kernels
+from hnet_bio.dtypes import wide
+from hnet_bio.layers.norm import RMSNormGated
+from hnet_bio.layers.ssd import ssd_chunked
+
+
+class Mamba2(nn.Module):
+    def __init__(
+        self,
+        d_model: int,
+        d_state: int = 128,
+        d_conv: int = 4,
+        expand: int = 2,
+        headdim: int = 64,
+        ngroups: int = 1,
+        chunk_size: int = 256,
+        norm_eps: float = 1e-5,
+        A_init_range: tuple[float, float] = (1.0, 16.0),
+        dt_min: float = 0.001,
+        dt_max: float = 0.1,
+        dt_init_floor: float = 1e-4,
+    ) -> None:
+        super().__init__()
+        self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
+        self.d_inner = expand * d_model
+        self.headdim, self.ngroups, self.chunk_size = headdim, ngroups, chunk_size
+        self.nheads = self.d_inner // headdim
+        self.conv_dim = self.d_inner + 2 * ngroups * d_state
+        d_in_proj = 2 * self.d_inner + 2 * ngroups * d_state + self.nheads
+
+        # Parameter order mirrors the reference so state_dict listings read the same.
+        dt = torch.exp(torch.rand(self.nheads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+        dt = dt.clamp(min=dt_init_floor)
+        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
+        self.A_log = nn.Parameter(torch.log(torch.empty(self.nheads).uniform_(*A_init_range)))
+        self.D = nn.Parameter(torch.ones(self.nheads))
+        self.in_proj = nn.Linear(d_model, d_in_proj, bias=False)
+        self.conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, d_conv, groups=self.conv_dim, bias=True)
+        self.norm = RMSNormGated(self.d_inner, group_size=self.d_inner // ngroups, eps=norm_eps)
+        self.out_proj = nn.Linear(self.d_inner, d_model, bias=False)
+
+    def split_projection(self, zxbcdt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(..., d_in_proj) -> z (..., d_inner), xBC (..., conv_dim), dt (..., nheads)."""
+        return torch.split(zxbcdt, [self.d_inner, self.conv_dim, self.nheads], dim=-1)
+
+    def split_xbc(self, xbc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        gn = self.ngroups * self.d_state
+        return torch.split(xbc, [self.d_inner, gn, gn], dim=-1)
+
+    def forward(
+        self,
+        u: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        conv_state: torch.Tensor | None = None,
+        ssm_state: torch.Tensor | None = None,
+        return_state: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """u (B, L, D) -> (B, L, D).
+
+        mask (B, L) marks valid positions of right-padded rows: dt is zeroed after them, so the final
+        SSM state equals the state at each row's last valid byte (outputs at valid positions do not
+        depend on the padding anyway, the layer being causal). conv_state (B, conv_dim, d_conv-1) and
+        ssm_state (B, H, P, N) continue from a cache; return_state also returns the new ones.
+        """
+        bsz, seqlen, _ = u.shape
+        z, xbc, dt = self.split_projection(self.in_proj(u))
+        xbc_t = xbc.transpose(1, 2)  # (B, conv_dim, L)
+        if conv_state is None:
+            history = xbc_t.new_zeros(bsz, self.conv_dim, self.d_conv - 1)
+        else:
+            history = conv_state.to(xbc_t.dtype)
+        padded = torch.cat([history, xbc_t], dim=-1)  # (B, conv_dim, d_conv-1+L)
+        conv_out = F.conv1d(padded, self.conv1d.weight, self.conv1d.bias, groups=self.conv_dim)
+        x, B, C = self.split_xbc(F.silu(conv_out).transpose(1, 2))  # (B, L, ...)
+
+        dt = F.softplus(wide(dt) + wide(self.dt_bias))  # (B, L, H)
+        if mask is not None:
+            dt = dt * mask.unsqueeze(-1).to(dt.dtype)
+        A = -torch.exp(wide(self.A_log))  # (H,)
+        xh = x.reshape(bsz, seqlen, self.nheads, self.headdim)
+        Bg = B.reshape(bsz, seqlen, self.ngroups, self.d_state)
+        Cg = C.reshape(bsz, seqlen, self.ngroups, self.d_state)
+        if kernels.use_fused("mamba_ssm", u):
+            y, final = kernels.fused_ssd(xh, dt.to(xh.dtype), A, Bg, Cg, self.chunk_size, ssm_state)
+        else:
+            y, final = ssd_chunked(
+                wide(xh) * dt.unsqueeze(-1),
+                dt * A,
+                Bg,
+                Cg,
+                self.chunk_size,
+                None if ssm_state is None else wide(ssm_state),
+            )
+        y = y.to(x.dtype) + xh * self.D.to(x.dtype).unsqueeze(-1)  # (B, L, H, P)
+        out = self.out_proj(self.norm(y.reshape(bsz, seqlen, self.d_inner), z))
+        if not return_state:
+            return out
+        new_conv = self._conv_tail(padded, mask)
+        return out, new_conv, final
+
+    def _conv_tail(self, padded: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The last d_conv-1 raw conv inputs before each row's end (its last valid position)."""
+        k = self.d_conv - 1
+        if mask is None:
+            return padded[..., -k:].clone()
+        lengths = mask.sum(-1)  # (B,)
+        # position of the last valid input in `padded` is (k - 1) + length; take k inputs ending there
+        idx = lengths[:, None] + torch.arange(k, device=padded.device)[None]  # (B, k)
+        return padded.gather(-1, idx[:, None, :].expand(-1, padded.shape[1], -1))
+
+    def allocate_state(
+        self, batch: int, dtype: torch.dtype = torch.float32, device: torch.device | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        conv = torch.zeros(batch, self.conv_dim, self.d_conv - 1, dtype=dtype, device=device)
+        ssm = torch.zeros(batch, self.nheads, self.headdim, self.d_state, dtype=torch.float32, device=device)
+        return conv, ssm

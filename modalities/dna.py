@@ -1,0 +1,203 @@
+"""DNA as bytes: FASTA/GenBank/EMBL/GFF3 in, ASCII nucleotide bytes out, and back to FASTA.
+
+Byte convention (DESIGN.md): the letters themselves, upper-cased unless ``soft_mask=True`` keeps
+lower-case (repeat-masked) bases; N and other IUPAC codes are kept as their letters. Region
+strings are samtools-style 1-based inclusive; BED is 0-based half-open (see :mod:`regions`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from modalities.annotations import Feature, read_annotations
+from modalities.atomic import atomic_write
+from modalities.errors import FastaFormatError, RegionError
+from modalities.regions import Region, parse_region, read_bed
+from modalities.seqio import Header, check_file, compression, sequence_events, sequence_format
+
+__all__ = [
+    "Feature", "Record", "Region", "complement_table", "n_fraction", "parse_region", "read_annotations",
+    "read_bed", "read_fasta", "read_sequence", "reverse_complement", "write_fasta",
+]
+
+_FORWARD = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn"
+_REVERSE = b"TGCAAYRSWMKVHDBNtgcaayrswmkvhdbn"
+_COMPLEMENT = bytes.maketrans(_FORWARD, _REVERSE)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One sequence record; ``seq`` is ASCII bytes in the module's byte convention."""
+
+    name: str
+    description: str
+    seq: bytes
+
+
+def complement_table() -> np.ndarray:
+    """A 256-entry uint8 lookup table mapping each base byte to its complement (others unchanged)."""
+    return np.frombuffer(_COMPLEMENT, dtype=np.uint8).copy()
+
+
+def reverse_complement(seq: bytes) -> bytes:
+    """IUPAC-aware, case-preserving reverse complement (R<->Y, K<->M, B<->V, D<->H; S, W, N fixed)."""
+    return bytes(seq).translate(_COMPLEMENT)[::-1]
+
+
+def n_fraction(seq: bytes | np.ndarray) -> float:
+    """Fraction of N/n bytes: the filter for windows that are mostly assembly gaps."""
+    arr = np.frombuffer(seq, dtype=np.uint8) if isinstance(seq, bytes) else np.asarray(seq, dtype=np.uint8)
+    if arr.size == 0:
+        return 0.0
+    return float(np.count_nonzero((arr == ord("N")) | (arr == ord("n")))) / arr.size
+
+
+def iter_records(path: str | os.PathLike[str], *, soft_mask: bool = False) -> Iterator[Record]:
+    """Records one at a time (each held whole in memory; use the corpus cache for streaming)."""
+    name: str | None = None
+    desc = ""
+    chunks: list[bytes] = []
+    for ev in sequence_events(path):
+        if isinstance(ev, Header):
+            if name is not None:
+                yield Record(name, desc, b"".join(chunks))
+            name, desc, chunks = ev.name, ev.description, []
+        else:
+            chunks.append(ev if soft_mask else ev.upper())
+    if name is not None:
+        yield Record(name, desc, b"".join(chunks))
+
+
+def read_fasta(path: str | os.PathLike[str], *, soft_mask: bool = False) -> list[Record]:
+    """All records of a FASTA (plain/gzip/BGZF), GenBank, EMBL or GFF3+##FASTA file, validated."""
+    return list(iter_records(path, soft_mask=soft_mask))
+
+
+def read_sequence(
+    path: str | os.PathLike[str], region: str | Region | None = None, *, soft_mask: bool = False
+) -> bytes:
+    """Bytes of one region (``chr:start-end[:-|+]``, 1-based inclusive) or of a single-record file.
+
+    Plain and BGZF FASTA are read by random access through pyfaidx (``.fai`` built or reused);
+    other formats and plain gzip are streamed once. A ``-`` strand returns the reverse complement.
+    """
+    p = check_file(path)
+    reg = parse_region(region) if isinstance(region, str) else region
+    seq: bytes | None = None
+    if sequence_format(p) == "fasta" and compression(p) != "gzip" and _starts_with_header(p):
+        seq = _read_with_faidx(p, reg)
+    if seq is None:
+        seq = _read_by_streaming(p, reg)
+    else:
+        bad = seq.translate(None, _FORWARD)
+        if bad:
+            raise FastaFormatError(p, f"invalid character {chr(bad[0])!r} in region {reg} (allowed: IUPAC)")
+    if not soft_mask:
+        seq = seq.upper()
+    if reg is not None and reg.strand == "-":
+        seq = reverse_complement(seq)
+    return seq
+
+
+def _starts_with_header(p: Path) -> bool:
+    """Cheap sniff so a header-less file gets the streaming parser's precise error, not pyfaidx's."""
+    from modalities.seqio import open_binary
+
+    with open_binary(p) as fh:
+        return fh.read(4096).lstrip()[:1] == b">"
+
+
+def _index_paths(p: Path) -> tuple[str, str]:
+    """Where pyfaidx keeps .fai/.gzi: next to the file if we may write there, else in our cache."""
+    fai, gzi = Path(f"{p}.fai"), Path(f"{p}.gzi")
+    if fai.exists() or os.access(p.parent, os.W_OK):
+        return str(fai), str(gzi)
+    from modalities.cache import cache_root
+
+    key = hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:16]
+    root = cache_root() / "faidx"
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root / f"{p.name}-{key}.fai"), str(root / f"{p.name}-{key}.gzi")
+
+
+def _read_with_faidx(p: Path, reg: Region | None) -> bytes | None:
+    """Random access through pyfaidx; None when pyfaidx cannot index the file (irregular lines)."""
+    import pyfaidx
+
+    fai, gzi = _index_paths(p)
+    try:
+        fa = pyfaidx.Fasta(str(p), indexname=fai, gzi_indexname=gzi, as_raw=True, sequence_always_upper=False)
+    except pyfaidx.FastaIndexingError:
+        return None  # e.g. ragged line widths: the streaming parser reads it (or explains the problem)
+    except ValueError as exc:
+        if "Duplicate" in str(exc):
+            raise FastaFormatError(p, f"duplicate record name ({exc})") from None
+        raise FastaFormatError(p, f"cannot index FASTA ({exc})") from None
+    with fa:
+        names = list(fa.keys())
+        name = _pick_record(p, names, reg)
+        length = len(fa[name])
+        start, end = (0, length) if reg is None else reg.resolve(length, p)
+        return str(fa[name][start:end]).encode("ascii") if end > start else b""
+
+
+def _pick_record(p: Path, names: list[str], reg: Region | None) -> str:
+    if reg is None:
+        if len(names) != 1:
+            raise RegionError(p, f"file has {len(names)} records; give a region such as {names[0]}:1-1000")
+        return names[0]
+    if reg.chrom not in names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise RegionError(p, f"unknown record name {reg.chrom!r} (records: {shown})")
+    return reg.chrom
+
+
+def _read_by_streaming(p: Path, reg: Region | None) -> bytes:
+    names: list[str] = []
+    chunks: list[bytes] = []
+    keep = False
+    for ev in sequence_events(p):
+        if isinstance(ev, Header):
+            names.append(ev.name)
+            keep = reg is None or ev.name == reg.chrom
+            if reg is None and len(names) > 1:
+                chunks.clear()
+        elif keep:
+            chunks.append(ev)
+    _pick_record(p, names, reg)
+    seq = b"".join(chunks)
+    if reg is None:
+        return seq
+    start, end = reg.resolve(len(seq), p)
+    return seq[start:end]
+
+
+def write_fasta(
+    records: Iterable[Record | tuple[str, bytes]], path: str | os.PathLike[str], line_width: int = 60
+) -> Path:
+    """Write records as FASTA wrapped at ``line_width`` (gzip if the name ends in .gz), atomically."""
+    if line_width < 1:
+        raise ValueError("line_width must be >= 1")
+    target = Path(path)
+    with atomic_write(target) as raw:
+        out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if target.suffix == ".gz" else raw
+        for rec in records:
+            if isinstance(rec, Record):
+                name, desc, seq = rec.name, rec.description, rec.seq
+            else:
+                name, desc, seq = rec[0], "", rec[1]
+            header = f">{name} {desc}" if desc else f">{name}"
+            out.write(header.encode() + b"\n")
+            seq = bytes(seq)
+            for i in range(0, len(seq), line_width):
+                out.write(seq[i : i + line_width] + b"\n")
+        if out is not raw:
+            out.close()
+    return target

@@ -1,0 +1,97 @@
+"""Genomic regions in the user's two vocabularies, converted once at the edge.
+
+``chr:start-end`` strings are 1-based inclusive (samtools, pyfaidx); BED is 0-based half-open.
+Internally a :class:`Region` is always 0-based half-open, so slicing is ``seq[start0:end0]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from modalities.errors import MissingInputError, RegionError
+
+_RANGE = re.compile(r"(?P<chrom>.+):(?P<start>[0-9,]+)(?:-(?P<end>[0-9,]+))?")
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of one record: ``[start0, end0)`` on ``chrom``; ``end0=None`` means to the record end."""
+
+    chrom: str
+    start0: int = 0
+    end0: int | None = None
+    strand: str = "+"
+    name: str = ""
+
+    def __str__(self) -> str:  # back to samtools style, so messages speak the user's language
+        end = "" if self.end0 is None else f"-{self.end0}"
+        return f"{self.chrom}:{self.start0 + 1}{end}" + (":-" if self.strand == "-" else "")
+
+    def resolve(self, record_length: int, path: str | os.PathLike[str]) -> tuple[int, int]:
+        """Concrete ``(start0, end0)`` within a record of ``record_length``; past the end is an error."""
+        end0 = record_length if self.end0 is None else self.end0
+        if end0 > record_length or self.start0 > record_length:
+            raise RegionError(
+                path, f"region {self} lies past the end of record {self.chrom!r} (length {record_length})"
+            )
+        return self.start0, end0
+
+
+def parse_region(text: str) -> Region:
+    """Parse ``chr``, ``chr:start-end`` or ``chr:start-end:-`` (1-based inclusive) into a Region.
+
+    The record name may itself contain colons (``gi|...|``, ``HLA-A*01:01``); only the last
+    ``:start-end`` is taken as coordinates.
+    """
+    raw = text.strip()
+    strand = "+"
+    body = raw
+    if body.endswith((":-", ":+")):
+        strand, body = body[-1], body[:-2]
+    m = _RANGE.fullmatch(body)
+    if m is None:
+        if not body or body.endswith(":"):
+            raise RegionError("<region>", f"cannot parse region {raw!r}; expected chr:start-end")
+        return Region(body, 0, None, strand)
+    start = int(m["start"].replace(",", ""))
+    end = None if m["end"] is None else int(m["end"].replace(",", ""))
+    if start < 1:
+        raise RegionError("<region>", f"region {raw!r}: start must be >= 1 (coordinates are 1-based)")
+    if end is not None and end < start:
+        raise RegionError("<region>", f"region {raw!r}: end {end} is before start {start}")
+    return Region(m["chrom"], start - 1, end, strand)
+
+
+def read_bed(path: str | os.PathLike[str]) -> list[Region]:
+    """Read a BED file (0-based half-open; columns chrom, start, end[, name, score, strand])."""
+    p = Path(path)
+    if not p.is_file():
+        raise MissingInputError(p, "no such BED file")
+    regions: list[Region] = []
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            cols = line.split("\t") if "\t" in line else line.split()
+            if len(cols) < 3:
+                raise RegionError(p, f"line {lineno}: a BED line needs at least 3 columns (chrom start end)")
+            try:
+                start, end = int(cols[1]), int(cols[2])
+            except ValueError:
+                problem = f"line {lineno}: start/end are not integers: {cols[1]!r} {cols[2]!r}"
+                raise RegionError(p, problem) from None
+            if start < 0 or end < start:
+                problem = f"line {lineno}: invalid interval {start}-{end} (need 0 <= start <= end)"
+                raise RegionError(p, problem)
+            strand = cols[5] if len(cols) > 5 else "+"
+            if strand not in ("+", "-", "."):
+                raise RegionError(p, f"line {lineno}: strand must be +, - or ., got {strand!r}")
+            name = cols[3] if len(cols) > 3 else ""
+            regions.append(Region(cols[0], start, end, "-" if strand == "-" else "+", name))
+    if not regions:
+        raise RegionError(p, "BED file has no intervals")
+    return regions

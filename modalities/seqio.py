@@ -1,0 +1,199 @@
+"""Low-level sequence-file reading: compression sniffing, format detection, and a validating
+streaming parser shared by every reader.
+
+The parser yields *events* (a :class:`Header`, then sequence chunks as ``bytes``) instead of whole
+records, so the corpus cache can stream a 5 Mb genome to disk without holding it as a string,
+while ``read_fasta`` simply accumulates the same events.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from modalities.errors import FastaFormatError, MissingInputError
+
+# IUPAC nucleotide codes (plus U for RNA), both cases: everything else in a sequence line is an error.
+IUPAC = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn"
+FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".fas", ".ffn", ".frn", ".fsa", ".seq", ".mfa"}
+GENBANK_SUFFIXES = {".gb", ".gbk", ".genbank", ".gbff", ".gbf"}
+EMBL_SUFFIXES = {".embl", ".emb"}
+GFF_SUFFIXES = {".gff", ".gff3"}
+SEQUENCE_SUFFIXES = FASTA_SUFFIXES | GENBANK_SUFFIXES | EMBL_SUFFIXES | GFF_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Header:
+    """Start of a record in the event stream; sequence chunks for it follow."""
+
+    name: str
+    description: str
+    lineno: int
+
+
+def check_file(path: str | os.PathLike[str], kind: str = "sequence file") -> Path:
+    """The path as a Path, or a typed error if it is missing, not a file, or empty."""
+    p = Path(path)
+    if not p.exists():
+        raise MissingInputError(p, f"no such {kind}")
+    if not p.is_file():
+        raise MissingInputError(p, f"not a regular file (expected a {kind})")
+    if p.stat().st_size == 0:
+        raise FastaFormatError(p, f"empty file (0 bytes); expected a {kind}")
+    return p
+
+
+def compression(path: Path) -> str:
+    """``"none"``, ``"gzip"`` or ``"bgzf"`` (blocked gzip, which pyfaidx can seek in)."""
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC":
+        return "bgzf"
+    return "gzip"
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """Open for reading, transparently decompressing gzip/BGZF (BGZF is valid multi-member gzip)."""
+    if compression(path) == "none":
+        return open(path, "rb")
+    return gzip.open(path, "rb")  # type: ignore[return-value]
+
+
+def read_lines(path: Path, fh: BinaryIO) -> Iterator[bytes]:
+    """Lines of ``fh``, turning decompression failures into a FastaFormatError naming the file."""
+    try:
+        yield from fh
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise FastaFormatError(path, f"truncated or corrupt gzip stream ({exc})") from None
+
+
+def suffix_format(path: Path) -> str | None:
+    """Format implied by the file name (``.gz``/``.bgz`` stripped), or None."""
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in (".gz", ".bgz", ".bgzf"):
+        suffixes.pop()
+    last = suffixes[-1] if suffixes else ""
+    for fmt, group in (("fasta", FASTA_SUFFIXES), ("genbank", GENBANK_SUFFIXES),
+                       ("embl", EMBL_SUFFIXES), ("gff3", GFF_SUFFIXES)):
+        if last in group:
+            return fmt
+    return None
+
+
+def sequence_format(path: Path) -> str:
+    """``fasta``, ``genbank``, ``embl`` or ``gff3``: from the suffix, else from the first line."""
+    fmt = suffix_format(path)
+    if fmt is not None:
+        return fmt
+    with open_binary(path) as fh:
+        first = b""
+        for line in read_lines(path, fh):
+            if line.strip():
+                first = line.lstrip()
+                break
+    if first.startswith(b"LOCUS"):
+        return "genbank"
+    if first.startswith(b"ID   "):
+        return "embl"
+    if first.startswith(b"##gff-version"):
+        return "gff3"
+    return "fasta"  # the FASTA parser gives the precise error if it is not FASTA either
+
+
+def fasta_events(path: Path, lines: Iterable[bytes], first_lineno: int = 1) -> Iterator[Header | bytes]:
+    """Validate and tokenise FASTA lines: CRLF and trailing blanks stripped, names unique, IUPAC only."""
+    seen: set[str] = set()
+    current: str | None = None
+    for lineno, raw in enumerate(lines, first_lineno):
+        line = raw.rstrip()
+        if not line or line[:1] == b";":
+            continue
+        if line[:1] == b">":
+            text = line[1:].decode("utf-8", "replace").strip()
+            if not text:
+                raise FastaFormatError(path, f"line {lineno}: '>' header without a record name")
+            name, _, desc = text.partition(" ")
+            name = name.split("\t")[0]
+            if name in seen:
+                raise FastaFormatError(path, f"line {lineno}: duplicate record name {name!r}")
+            seen.add(name)
+            current = name
+            yield Header(name, desc.strip(), lineno)
+            continue
+        if current is None:
+            raise FastaFormatError(
+                path, f"line {lineno}: sequence data before any '>' header (FASTA without a header?)"
+            )
+        bad = line.translate(None, IUPAC)
+        if bad:
+            raise FastaFormatError(
+                path, f"line {lineno}: invalid character {chr(bad[0])!r} in record {current!r} "
+                "(allowed: IUPAC nucleotide letters)"
+            )
+        yield line
+    if current is None:
+        raise FastaFormatError(path, "no FASTA records (no '>' header line)")
+
+
+def _biopython_events(path: Path, fmt: str) -> Iterator[Header | bytes]:
+    from Bio import SeqIO
+    from Bio.Seq import UndefinedSequenceError
+
+    seen: set[str] = set()
+    with open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+        try:
+            for rec in SeqIO.parse(text, fmt):
+                if rec.id in seen:
+                    raise FastaFormatError(path, f"duplicate record name {rec.id!r}")
+                seen.add(rec.id)
+                try:
+                    seq = bytes(rec.seq)
+                except UndefinedSequenceError:
+                    problem = f"record {rec.id!r} has no sequence (CON/annotation-only?)"
+                    raise FastaFormatError(path, problem) from None
+                bad = seq.translate(None, IUPAC)
+                if bad:
+                    raise FastaFormatError(
+                        path, f"invalid character {chr(bad[0])!r} in record {rec.id!r} (allowed: IUPAC)"
+                    )
+                desc = rec.description if rec.description != rec.id else ""
+                yield Header(rec.id, desc, 0)
+                yield seq
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise FastaFormatError(path, f"truncated or corrupt gzip stream ({exc})") from None
+        except ValueError as exc:
+            raise FastaFormatError(path, f"not a valid {fmt} file ({exc})") from None
+    if not seen:
+        raise FastaFormatError(path, f"no {fmt} records found")
+
+
+def _gff_events(path: Path) -> Iterator[Header | bytes]:
+    with open_binary(path) as fh:
+        lines = read_lines(path, fh)
+        for lineno, line in enumerate(lines, 1):
+            if line.startswith(b"##FASTA"):
+                yield from fasta_events(path, lines, lineno + 1)
+                return
+    raise FastaFormatError(path, "GFF3 file has no embedded ##FASTA section, so it carries no sequence")
+
+
+def sequence_events(path: str | os.PathLike[str]) -> Iterator[Header | bytes]:
+    """Event stream for any supported sequence file (FASTA[.gz], GenBank, EMBL, GFF3+##FASTA)."""
+    p = check_file(path)
+    fmt = sequence_format(p)
+    if fmt == "fasta":
+        with open_binary(p) as fh:
+            yield from fasta_events(p, read_lines(p, fh))
+    elif fmt == "gff3":
+        yield from _gff_events(p)
+    else:
+        yield from _biopython_events(p, fmt)

@@ -1,0 +1,76 @@
+"""Held-out bits per byte over a fixed set of contiguous windows, summed exactly across ranks.
+
+The number reported is total nats over total predicted bytes (not a mean of per-batch means), so
+it does not depend on the batch size or on how windows are split between ranks: rank ``r`` of
+``W`` takes windows ``r, r + W, ...`` and the sums are all-reduced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from pipelines.distributed import DistEnv, all_reduce_sum
+
+
+def autocast_for(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast (weights stay fp32) or nothing; the same context for train and eval."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def split_window(w: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, L + 1) uint8 window -> inputs (B, L) long and next-byte targets (B, L) long."""
+    w = w.to(device, non_blocking=True)
+    return w[:, :-1].long(), w[:, 1:].long()
+
+
+@torch.no_grad()
+def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor], env: DistEnv,
+                 batch_size: int, precision: str = "fp32") -> dict[str, Any]:
+    """Bits per byte and bytes per chunk (per stage) of ``model`` on ``windows`` (each (L + 1,) uint8).
+
+    ``model`` must be the bare module, not its DDP wrapper: ranks may run different numbers of
+    batches here, and DDP's forward would try to synchronise them.
+    """
+    was_training = model.training
+    model.eval()
+    mine = list(range(env.rank, len(windows), env.world_size))
+    nats = torch.zeros((), dtype=torch.float64, device=env.device)
+    count = torch.zeros((), dtype=torch.float64, device=env.device)
+    comp_sum: torch.Tensor | None = None
+    for start in range(0, len(mine), batch_size):
+        batch = torch.stack([windows[i] for i in mine[start:start + batch_size]])  # (b, L + 1)
+        x, y = split_window(batch, env.device)
+        with autocast_for(precision, env.device):
+            out = model(x, targets=y)
+        nats += out.ce_loss.double() * y.numel()
+        count += y.numel()
+        comp = torch.tensor(list(out.compression), dtype=torch.float64, device=env.device)
+        comp_sum = comp * y.numel() if comp_sum is None else comp_sum + comp * y.numel()
+    n_stages = _broadcast_len(0 if comp_sum is None else comp_sum.numel(), env)
+    if comp_sum is None:
+        comp_sum = torch.zeros(n_stages, dtype=torch.float64, device=env.device)
+    packed = all_reduce_sum(torch.cat([nats.view(1), count.view(1), comp_sum]), env)
+    model.train(was_training)
+    total = packed[1].item()
+    if total == 0:
+        raise ValueError("the held-out split has no windows; lower train.seq_len or raise data.eval_fraction")
+    return {
+        "eval_bpb": packed[0].item() / total / math.log(2),
+        "eval_bytes": int(total),
+        "eval_compression": [c / total for c in packed[2:].tolist()],
+    }
+
+
+def _broadcast_len(n: int, env: DistEnv) -> int:
+    """Stage count as seen by any rank (a rank with no eval windows still must match shapes)."""
+    t = torch.tensor([float(n)], device=env.device)
+    if env.distributed:
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return int(t.item())

@@ -1,0 +1,27 @@
+"""Shared fixtures: paths to configs and test data, and a deterministic torch setup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+CONFIGS = ROOT / "configs"
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def configs_dir() -> Path:
+    return CONFIGS
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA

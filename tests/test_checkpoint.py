@@ -1,0 +1,73 @@
+"""Our checkpoint directories: save_pretrained / from_pretrained round trips, metadata, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from hnet_bio import CheckpointError, HNetConfig, HNetLM, IsotropicLM, build_model
+from hnet_bio.checkpoint import load_pretrained, read_metadata
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def perturbed(name: str) -> HNetLM | IsotropicLM:
+    torch.manual_seed(0)
+    model = build_model(HNetConfig.from_json(CONFIGS / f"{name}.json"))
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if any(s in pname for s in ("residual_proj", "pad_dimension", "norm")):
+                p.add_(0.2 * torch.randn_like(p))
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", ["tiny-1stage", "tiny-2stage", "tiny-isotropic"])
+def test_round_trip_gives_identical_logits(tmp_path: Path, name: str) -> None:
+    model = perturbed(name)
+    meta = {"modality": "dna", "byte_convention": "ascii-upper", "train_bytes": 12345}
+    model.save_pretrained(tmp_path / "ckpt", metadata=meta)
+    loaded = type(model).from_pretrained(tmp_path / "ckpt")
+    assert type(loaded) is type(model)
+    ids = torch.randint(0, 256, (2, 33))
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(ids).logits, model(ids).logits)
+    got = read_metadata(tmp_path / "ckpt")
+    assert got == {"model_class": type(model).__name__, **meta}
+    files = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert files == ["config.json", "metadata.json", "model.safetensors"]
+
+
+def test_bfloat16_load_keeps_fp32_residual(tmp_path: Path) -> None:
+    perturbed("tiny-2stage").save_pretrained(tmp_path, metadata={"modality": "audio", "sample_rate": 8000})
+    model, meta = load_pretrained(tmp_path, dtype=torch.bfloat16)
+    assert meta["sample_rate"] == 8000
+    assert model.embeddings.weight.dtype == torch.bfloat16
+    assert model.backbone.residual_proj.weight.dtype == torch.float32
+    assert torch.isfinite(model(torch.randint(0, 256, (1, 12))).logits).all()
+
+
+def test_broken_directories_fail_with_one_line(tmp_path: Path) -> None:
+    perturbed("tiny-1stage").save_pretrained(tmp_path / "ok")
+    weights = tmp_path / "ok" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    for path in (tmp_path / "ok", tmp_path / "absent"):
+        with pytest.raises(CheckpointError) as info:
+            load_pretrained(path)
+        assert "\n" not in str(info.value)
+    cfg = json.loads((tmp_path / "ok" / "config.json").read_text())
+    cfg["d_model"][1] = 64
+    perturbed("tiny-1stage").save_pretrained(tmp_path / "shape")
+    (tmp_path / "shape" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="shape"):
+        load_pretrained(tmp_path / "shape")
