@@ -94,8 +94,11 @@ def read_pickle_state(path: str | os.PathLike[str], trust_pickle: bool = False) 
             if allowed is None or any(name == seen for _, seen in extra):
                 if match and trust_pickle:
                     break
-                hint = " (pass trust_pickle=True only if you trust this file)" if match else ""
-                raise CheckpointError(f"{path}: cannot read checkpoint ({_first_line(exc)}){hint}") from None
+                why = (
+                    "refused by the safe loader; pass trust_pickle=True only if you trust this file"
+                    if match else "not a torch.save file, or truncated/corrupt"
+                )
+                raise CheckpointError(f"{path}: cannot read checkpoint: {why} ({_first_line(exc)})") from None
             extra.append((allowed, name))
     warnings.warn(f"{path}: unpickling with weights_only=False (trust_pickle=True)", stacklevel=2)
     try:

@@ -11,6 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 CONFIGS = ROOT / "configs"
 
+# Tiny test models gain nothing from intra-op threads, and OpenMP spin-waiting makes them crawl
+# when the two cores are shared with anything else.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:

@@ -38,6 +38,18 @@ def segment_sum(a: torch.Tensor) -> torch.Tensor:
     return torch.cumsum(x, dim=-2).masked_fill(~lower, float("-inf"))
 
 
+def decay_matrix(a_cum: torch.Tensor) -> torch.Tensor:
+    """exp(a_cum_i - a_cum_j) for i >= j, else 0: the within-chunk transition weights.
+
+    Within one chunk |a_cum| stays bounded (chunk length x largest per-step decay), so the
+    difference of cumulative sums loses at most ~|a_cum| * eps in the exponent; this costs one
+    subtraction instead of a cumsum over a (Q, Q) tensor, the hot spot of the scan on CPU.
+    """
+    _, lower = _tril_masks(a_cum.shape[-1], a_cum.device)
+    diff = a_cum.unsqueeze(-1) - a_cum.unsqueeze(-2)  # (..., Q, Q)
+    return torch.exp(diff.masked_fill(~lower, float("-inf")))
+
+
 def ssd_chunked(
     u: torch.Tensor,
     a: torch.Tensor,
@@ -63,34 +75,36 @@ def ssd_chunked(
         B = F.pad(B, (0, 0, 0, 0, 0, pad))
         C = F.pad(C, (0, 0, 0, 0, 0, pad))
     c = (l + pad) // q
-    rep = h // g
-    # (b, c, q, ...) chunks; B/C expanded from groups to heads.
-    u = u.reshape(b, c, q, h, p)
-    B = B.reshape(b, c, q, g, n).repeat_interleave(rep, dim=3)  # (b, c, q, h, n)
-    C = C.reshape(b, c, q, g, n).repeat_interleave(rep, dim=3)
-    a = a.reshape(b, c, q, h).permute(0, 3, 1, 2)  # (b, h, c, q)
-    a_cum = torch.cumsum(a, dim=-1)  # (b, h, c, q)
+    r = h // g  # heads per group share B and C, so C.B is computed once per group
+    u = u.reshape(b, c, q, g, r, p)
+    B = B.reshape(b, c, q, g, n)
+    C = C.reshape(b, c, q, g, n)
+    a = a.reshape(b, c, q, g, r).permute(0, 1, 3, 4, 2)  # (b, c, g, r, q)
+    a_cum = torch.cumsum(a, dim=-1)  # (b, c, g, r, q)
 
     # 1. Within each chunk: y_i = sum_{j<=i} (C_i . B_j) exp(a_{j+1..i}) u_j
-    decay = torch.exp(segment_sum(a))  # (b, h, c, q, q)
-    scores = torch.einsum("bcihn,bcjhn->bhcij", C, B) * decay
-    y = torch.einsum("bhcij,bcjhp->bcihp", scores, u)
+    cb = torch.einsum("bcign,bcjgn->bcgij", C, B)  # (b, c, g, q, q)
+    scores = cb.unsqueeze(3) * decay_matrix(a_cum)  # (b, c, g, r, q, q)
+    y = torch.einsum("bcgrij,bcjgrp->bcigrp", scores, u)
 
     # 2. State each chunk contributes at its end: sum_j exp(a_{j+1..end}) u_j B_j^T
-    to_end = torch.exp(a_cum[..., -1:] - a_cum)  # (b, h, c, q)
-    chunk_states = torch.einsum("bcjhn,bhcj,bcjhp->bchpn", B, to_end, u)
+    to_end = torch.exp(a_cum[..., -1:] - a_cum)  # (b, c, g, r, q)
+    weighted = u * to_end.permute(0, 1, 4, 2, 3).unsqueeze(-1)  # (b, c, q, g, r, p)
+    chunk_states = torch.einsum("bcjgrp,bcjgn->bcgrpn", weighted, B)
 
     # 3. Carry states across chunks: S_in[c] = sum_{c'<c} exp(A_{c'+1..c-1}) S[c'] (+ initial)
     if initial_state is None:
         initial_state = torch.zeros(b, h, p, n, dtype=cdt, device=u.device)
-    states = torch.cat([initial_state.to(cdt).unsqueeze(1), chunk_states], dim=1)  # (b, c+1, h, p, n)
-    chunk_decay = F.pad(a_cum[..., -1], (1, 0))  # (b, h, c+1)
-    across = torch.exp(segment_sum(chunk_decay))  # (b, h, c+1, c+1)
-    carried = torch.einsum("bhzc,bchpn->bzhpn", across, states)  # (b, c+1, h, p, n)
-    state_in, final_state = carried[:, :-1], carried[:, -1]
+    init = initial_state.to(cdt).reshape(b, 1, g, r, p, n)
+    states = torch.cat([init, chunk_states], dim=1)  # (b, c+1, g, r, p, n)
+    chunk_decay = F.pad(a_cum[..., -1].permute(0, 2, 3, 1), (1, 0))  # (b, g, r, c+1)
+    across = torch.exp(segment_sum(chunk_decay))  # (b, g, r, c+1, c+1)
+    carried = torch.einsum("bgrzc,bcgrpn->bzgrpn", across, states)  # (b, c+1, g, r, p, n)
+    state_in, final_state = carried[:, :-1], carried[:, -1].reshape(b, h, p, n)
 
     # 4. Contribution of the state entering each chunk: y_i += exp(a_{1..i}) C_i . S_in
-    y = y + torch.einsum("bcihn,bchpn,bhci->bcihp", C, state_in, torch.exp(a_cum))
+    y_off = torch.einsum("bcign,bcgrpn->bcigrp", C, state_in)
+    y = y + y_off * torch.exp(a_cum).permute(0, 1, 4, 2, 3).unsqueeze(-1)
     y = y.reshape(b, c * q, h, p)[:, :l]
     return y.to(out_dtype), final_state.to(out_dtype)
 
