@@ -13,17 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from hnet_bio import HNetConfig, build_model
+from hnet_bio.incremental import prefill, step
 
-from hnet_bio import HNetConfig, build_model  # noqa: E402
-from hnet_bio.incremental import prefill, step  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()

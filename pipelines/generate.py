@@ -10,6 +10,7 @@ written atomically after generation finishes, so an error never leaves a partial
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -57,8 +58,14 @@ def split_fasta_spec(spec: str) -> tuple[Path, str | None]:
 
 
 def read_prompt(
-    modality: str, prompt: str | None, prompt_fasta: str | None, prompt_audio: str | None, sample_rate: int
+    modality: str,
+    prompt: str | None,
+    prompt_fasta: str | None,
+    prompt_audio: str | None,
+    sample_rate: int,
+    soft_mask: bool = False,
 ) -> bytes:
+    """The prompt bytes in the checkpoint's byte convention (DNA upper-cased unless soft-masked)."""
     given = [x for x in (prompt, prompt_fasta, prompt_audio) if x is not None]
     if len(given) != 1:
         raise CLIError("give exactly one of --prompt, --prompt-fasta, --prompt-audio")
@@ -74,11 +81,12 @@ def read_prompt(
         from modalities.dna import read_sequence
 
         path, region = split_fasta_spec(prompt_fasta)
-        data = read_sequence(path, region)
+        data = read_sequence(path, region, soft_mask=soft_mask)
     else:
         assert prompt is not None
         try:
-            data = prompt.strip().upper().encode("ascii")
+            text = prompt.strip()
+            data = (text if soft_mask else text.upper()).encode("ascii")
         except UnicodeEncodeError:
             raise CLIError("--prompt must be ASCII nucleotide letters") from None
     if not data:
@@ -108,7 +116,7 @@ def generate_job(
     """
     if num_samples < 1:
         raise CLIError("--num-samples must be >= 1")
-    sampling = sampling or SamplingConfig()
+    sampling = dataclasses.replace(sampling) if sampling is not None else SamplingConfig()
     model, meta = load_pretrained(checkpoint, dtype=dtype)
     modality = checkpoint_modality(meta)
     sample_rate = int(meta.get("sample_rate") or DEFAULT_SAMPLE_RATE)
@@ -118,11 +126,14 @@ def generate_job(
         raise CLIError("DNA models write FASTA: --out must end in .fa, .fasta, .fna (optionally .gz)")
     if stream_to is not None and (modality != "dna" or num_samples != 1):
         raise CLIError("--stream prints DNA as it is generated and needs --num-samples 1")
+    soft_mask = "softmask" in str(meta.get("byte_convention", ""))
     if modality == "dna" and alphabet is not None:
+        if soft_mask and alphabet == DNA_ALPHABET:
+            alphabet += alphabet.lower()
         if not alphabet or not alphabet.isascii():
             raise CLIError("--alphabet must be non-empty ASCII letters (or 'all')")
         sampling.allowed_bytes = alphabet.encode("ascii")
-    prompt_bytes = read_prompt(modality, prompt, prompt_fasta, prompt_audio, sample_rate)
+    prompt_bytes = read_prompt(modality, prompt, prompt_fasta, prompt_audio, sample_rate, soft_mask)
 
     samples = [bytearray() for _ in range(num_samples)]
     start = last_report = time.perf_counter()

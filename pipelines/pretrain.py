@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -66,8 +67,12 @@ class RunSummary:
     def completed(self) -> bool:
         return self.steps >= self.max_steps
 
+    def to_json(self) -> dict[str, Any]:
+        d = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+        return {**d, "completed": self.completed}
 
-def pretrain(cfg: PretrainConfig | None, data: str | list[str] | None, out_dir: str | Path,
+
+def pretrain(cfg: PretrainConfig | None, data: str | Path | list[str | Path] | None, out_dir: str | Path,
              resume: bool = False, stop_after: int | None = None, verbose: bool = True,
              on_step: Callable[[int, dict[str, Any]], None] | None = None) -> RunSummary:
     """Train ``cfg``'s model on ``data`` (corpus name or files; None: ``cfg.data.corpus``) into ``out_dir``.
@@ -79,14 +84,19 @@ def pretrain(cfg: PretrainConfig | None, data: str | list[str] | None, out_dir: 
     out = Path(out_dir)
     cfg = _prepare_run_dir(cfg, out, resume, data)
     env = init_distributed(cfg.train.device)
+    determinism = (torch.are_deterministic_algorithms_enabled(),
+                   torch.is_deterministic_algorithms_warn_only_enabled())
     try:
+        if cfg.train.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
         return _train(cfg, out, env, resume, stop_after, verbose and env.is_main, on_step)
     finally:
+        torch.use_deterministic_algorithms(determinism[0], warn_only=determinism[1])
         shutdown(env)
 
 
 def _prepare_run_dir(cfg: PretrainConfig | None, out: Path, resume: bool,
-                     data: str | list[str] | None) -> PretrainConfig:
+                     data: str | Path | list[str | Path] | None) -> PretrainConfig:
     """Validate before anything is written: a fresh run needs an empty directory."""
     saved = out / CONFIG_FILE
     if resume:
@@ -100,7 +110,8 @@ def _prepare_run_dir(cfg: PretrainConfig | None, out: Path, resume: bool,
     if cfg is None:
         raise ConfigError("no config given")
     if data is not None:
-        cfg = apply_overrides(cfg, {"data.corpus": data})
+        spec = [os.fspath(d) for d in data] if isinstance(data, (list, tuple)) else os.fspath(data)
+        cfg = apply_overrides(cfg, {"data.corpus": spec})
     return cfg
 
 
@@ -113,8 +124,6 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     from modalities.datasets import EvalWindows, RandomWindows
 
     t = cfg.train
-    if t.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(t.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     model = build_model(HNetConfig.from_dict(cfg.model_config_dict())).to(env.device)
     train_corpus = open_corpus(cfg.data.corpus, split="train", data_dir=cfg.data.data_dir,
@@ -179,14 +188,15 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
             plot_run(metrics_path, out / "loss.png", _title(model, cfg))
 
     def save(step: int, is_best: bool = False) -> None:
+        """Rank 0 writes; every rank waits, so no rank runs ahead of a checkpoint being written."""
         if env.is_main:
-            path = rd.save_checkpoint(out, step, model, opt, state.to_json(cfg), {
+            rd.save_checkpoint(out, step, model, opt, state.to_json(cfg), {
                 **meta, "train_bytes": state.train_bytes, "step": step, "eval_bpb": state.last_eval_bpb})
             if is_best:
                 rd.mark_best(out, step)
             rd.rotate_checkpoints(out, t.keep_last, state.best_step)
-            state.last_checkpoint = path
             plot_run(metrics_path, out / "loss.png", _title(model, cfg))
+        state.last_checkpoint = out / rd.CHECKPOINTS / rd.step_dir_name(step)
         barrier(env)
 
     if ckpt is None and t.eval_every > 0:
@@ -251,24 +261,27 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         last_checkpoint=rd.latest_checkpoint(out), best_checkpoint=rd.best_checkpoint(out),
         metrics_path=metrics_path, plot_path=(out / "loss.png") if (out / "loss.png").exists() else None,
         elapsed_s=elapsed, bytes_per_s=(state.train_bytes - bytes_at_start) / max(elapsed, 1e-9))
+    if env.is_main:
+        rd.atomic_write_json(out / "summary.json", summary.to_json())
     if verbose:
         print(format_summary(summary), flush=True)
     return summary
 
 
 def _flops_per_byte(model: torch.nn.Module, seq_len: int) -> float | None:
+    """Training FLOPs per byte (forward + backward) from the model's own estimate."""
     fn = getattr(model, "flops_per_byte", None)
     try:
-        return float(fn(seq_len)) if fn is not None else None
+        return float(fn(seq_len, training=True)) if fn is not None else None
     except Exception:  # an estimate only; never let it stop training
         return None
 
 
 def _throughput(rate: float, fpb: float | None, peak_tflops: float | None, world: int) -> dict[str, Any]:
-    """bytes/s over all ranks; training TFLOP/s ~ 3 x forward FLOPs; MFU when the peak is known."""
+    """bytes/s over all ranks, achieved training TFLOP/s, and MFU when the device peak is known."""
     out: dict[str, Any] = {"bytes_per_s": round(rate, 1)}
     if fpb is not None:
-        out["tflops"] = 3 * fpb * rate / 1e12
+        out["tflops"] = fpb * rate / 1e12
         if peak_tflops:
             out["mfu"] = out["tflops"] / (peak_tflops * world)
     return out

@@ -133,7 +133,9 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 def best_checkpoint(run_dir: str | Path) -> Path | None:
     link = Path(run_dir) / CHECKPOINTS / BEST
-    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+    if not (link.is_symlink() and link.resolve().is_dir()):
+        return None
+    return link.parent / os.readlink(link)  # as the caller named the run dir (relative stays relative)
 
 
 def remove_stale_temporaries(run_dir: str | Path) -> None:

@@ -149,6 +149,9 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if isinstance(value, str):
             with contextlib.suppress(yaml.YAMLError):
                 value = yaml.safe_load(value)
+            if isinstance(value, str):  # YAML 1.1 reads "1e6" as a string
+                with contextlib.suppress(ValueError):
+                    value = float(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 1e6 in YAML/CLI for a byte budget
         if isinstance(value, int) and not isinstance(value, bool):

@@ -14,13 +14,6 @@ from hnet_bio.checkpoint import load_pretrained, read_metadata
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def perturbed(name: str) -> HNetLM | IsotropicLM:
     torch.manual_seed(0)

@@ -15,14 +15,6 @@ from hnet_bio.incremental import prefill, step
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Many tiny ops: one thread is ~10x faster than two on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_model(name: str, dtype: torch.dtype, windows: list[int] | None = None, seed: int = 1):
     """A tiny config with small sliding windows, and every parameter that starts at a constant
@@ -138,3 +130,24 @@ def test_bfloat16_step_tracks_forward() -> None:
     nxt = step(model, ids[:, 8], state)
     assert nxt.shape == (2, 256) and torch.isfinite(nxt).all()
     assert torch.isfinite(logits).all()
+
+
+def test_steps_never_run_the_parallel_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After prefill, a step touches no sequence-length computation: the parallel forwards of
+    HNet, Isotropic, Mamba2 and attention are never called, so the prefix is never recomputed."""
+    from hnet_bio.hnet import HNet
+    from hnet_bio.layers.attention import CausalMHA
+    from hnet_bio.layers.block import Isotropic
+    from hnet_bio.layers.mamba2 import Mamba2
+
+    model = tiny_model("tiny-2stage", torch.float32, [-1, 4, -1])
+    ids = torch.randint(0, 256, (2, 40))
+    _, state = prefill(model, ids[:, :30])
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a step called a parallel forward")
+
+    for cls in (HNet, Isotropic, Mamba2, CausalMHA):
+        monkeypatch.setattr(cls, "forward", forbidden)
+    for t in range(30, 40):
+        assert step(model, ids[:, t], state).shape == (2, 256)

@@ -122,6 +122,8 @@ def test_cli_stop_after_and_resume_isotropic_audio(tmp_path: Path, capsys: pytes
     assert type(model).__name__ == "IsotropicLM"
     assert meta["modality"] == "audio" and meta["train_bytes"] > 0 and meta["sample_rate"]
     assert (run / "loss.png").stat().st_size > 1000
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["completed"] and summary["steps"] == 6 and summary["best_checkpoint"]
 
 
 def test_nan_stops_with_message_and_keeps_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

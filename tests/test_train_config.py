@@ -37,6 +37,7 @@ def test_shipped_recipes_load() -> None:
 
 def test_model_path_relative_to_recipe_and_overrides(tmp_path: Path) -> None:
     p = _recipe(tmp_path, "model: tiny.json\ntrain:\n  lr: 3e-3\n  betas: [0.9, 0.99]\n")
+    assert load_config(p, {"train.byte_budget": "2e6"}).train.byte_budget == 2_000_000
     cfg = load_config(p, {"train.max_steps": "7", "train.lr": "1e-3", "train.target_ratio": "[2.5]",
                           "train.grad_clip": "none", "train.rc_augment": "true", "data.corpus": "a.fa,b.fa"})
     assert cfg.train.lr == 1e-3 and isinstance(cfg.train.lr, float)  # YAML's "3e-3" is a string: parsed
