@@ -40,7 +40,10 @@ def test_our_section_round_trips(tmp_path: Path, configs_dir: Path) -> None:
         ({"d_model": [48, 32]}, "must not shrink"),
         ({"hnet_bio": {"target_ratio": [1.0]}}, "must be > 1"),
         ({"hnet_bio": {"lr_multiplier": [1.0]}}, "lr_multiplier needs 2"),
-        ({"attn_cfg": {"num_heads": [2, 5], "rotary_emb_dim": [8, 12], "window_size": [-1, -1]}}, "divisible"),
+        (
+            {"attn_cfg": {"num_heads": [2, 5], "rotary_emb_dim": [8, 12], "window_size": [-1, -1]}},
+            "divisible",
+        ),
     ],
 )
 def test_bad_configs_fail_with_one_clear_line(

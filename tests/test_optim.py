@@ -40,5 +40,6 @@ def test_groups_cover_every_parameter_once_with_multipliers_and_decay(configs_di
     ):
         assert by_name[name]["weight_decay"] == 0.0, name
     assert by_name["backbone.encoder.layers.0.mixer.in_proj.weight"]["weight_decay"] == 0.1
-    assert by_name["backbone.main_network.main_network.main_network.layers.0.mlp.fc1.weight"]["lr_multiplier"] == 1.0
+    innermost = "backbone.main_network.main_network.main_network"
+    assert by_name[f"{innermost}.layers.0.mlp.fc1.weight"]["lr_multiplier"] == 1.0
     assert by_name["backbone.main_network.encoder.layers.0.mixer.Wqkv.weight"]["lr_multiplier"] == 1.5
