@@ -9,13 +9,13 @@ compute the same losses write byte-identical numbers (the resume test relies on 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
+import torch
 from tqdm import tqdm
 
 from pipelines.run_dir import atomic_write_text
@@ -162,5 +162,20 @@ class Progress:
         return " | ".join(parts)
 
 
-def finite(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
+def training_flops_per_byte(model: torch.nn.Module, seq_len: int) -> float | None:
+    """Training FLOPs per byte (forward + backward) from the model's own estimate."""
+    fn = getattr(model, "flops_per_byte", None)
+    try:
+        return float(fn(seq_len, training=True)) if fn is not None else None
+    except Exception:  # an estimate only; never let it stop training
+        return None
+
+
+def throughput(rate: float, fpb: float | None, peak_tflops: float | None, world: int) -> dict[str, Any]:
+    """bytes/s over all ranks, achieved training TFLOP/s, and MFU when the device peak is known."""
+    out: dict[str, Any] = {"bytes_per_s": round(rate, 1)}
+    if fpb is not None:
+        out["tflops"] = fpb * rate / 1e12
+        if peak_tflops:
+            out["mfu"] = out["tflops"] / (peak_tflops * world)
+    return out

@@ -28,7 +28,15 @@ from torch.utils.data import DataLoader
 from pipelines import run_dir as rd
 from pipelines.distributed import DistEnv, any_rank, barrier, init_distributed, shutdown
 from pipelines.evaluation import evaluate_bpb
-from pipelines.metrics import MetricsLogger, Progress, human_bytes, plot_run, truncate_metrics
+from pipelines.metrics import (
+    MetricsLogger,
+    Progress,
+    human_bytes,
+    plot_run,
+    throughput,
+    training_flops_per_byte,
+    truncate_metrics,
+)
 from pipelines.preemption import stop_on_signals
 from pipelines.schedule import WSDSchedule
 from pipelines.train_config import (
@@ -145,6 +153,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     ckpt = rd.latest_checkpoint(out) if resume else None
     if ckpt is not None:
         state = restore(ckpt, model, opt, env, step_bytes)
+    elif resume and env.is_main:
+        print(f"pretrain: warning: no checkpoint in {out}; starting it again from step 0", file=sys.stderr)
     if env.is_main:
         out.mkdir(parents=True, exist_ok=True)
         rd.remove_stale_temporaries(out)
@@ -164,7 +174,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         net = torch.compile(net)
     logger = MetricsLogger(metrics_path if env.is_main else None)
     meta = build_metadata(train_corpus, cfg)
-    flops_per_byte = _flops_per_byte(model, t.seq_len)
+    flops_per_byte = training_flops_per_byte(model, t.seq_len)
     say = Progress(max_steps, state.step, verbose)
     if verbose:
         say.message(f"pretrain: {type(model).__name__} {model.num_parameters() / 1e6:.2f}M params | "
@@ -203,10 +213,13 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         evaluate_and_save(0, periodic_save=False)  # the untrained baseline, for the curve
 
     end = min(max_steps, stop_after) if stop_after is not None else max_steps
-    loader = DataLoader(train_set, batch_sampler=WindowBatches(state.step, end, t.grad_accum,
-                        env.world_size, env.rank, t.batch_size), num_workers=t.num_workers,
-                        pin_memory=env.device.type == "cuda", persistent_workers=False)
-    batches = iter(loader)
+    def batches_from(step: int) -> Any:
+        return iter(DataLoader(train_set, batch_sampler=WindowBatches(step, end, t.grad_accum, env.world_size,
+                               env.rank, t.batch_size), num_workers=t.num_workers,
+                               pin_memory=env.device.type == "cuda"))
+
+    batches = batches_from(state.step)
+    compile_pending = t.compile  # the first compiled step may fail (data-dependent chunk shapes)
     t_start = t_log = time.perf_counter()
     bytes_at_log, bytes_at_start = state.train_bytes, state.train_bytes
     rec: dict[str, Any] = {}
@@ -217,8 +230,20 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                 factor = sched(state.step)
                 for g in opt.param_groups:
                     g["lr"] = t.lr * factor * g.get("lr_multiplier", 1.0)
-                res = train_step(net, ddp, opt, batches, env, grad_accum=t.grad_accum,
-                                 grad_clip=t.grad_clip, precision=t.precision)
+                try:
+                    res = train_step(net, ddp, opt, batches, env, grad_accum=t.grad_accum,
+                                     grad_clip=t.grad_clip, precision=t.precision)
+                except Exception as exc:
+                    if not compile_pending:
+                        raise
+                    # Nothing was stepped yet: drop the compiled graph, redo this step eagerly.
+                    say.message(f"pretrain: warning: torch.compile failed ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0][:120]}); continuing without train.compile")
+                    net, batches = (ddp if ddp is not None else model), batches_from(state.step)
+                    opt.zero_grad(set_to_none=True)
+                    res = train_step(net, ddp, opt, batches, env, grad_accum=t.grad_accum,
+                                     grad_clip=t.grad_clip, precision=t.precision)
+                compile_pending = False
                 stats, step = res.stats, state.step + 1
                 if res.failure is not None:
                     raise TrainingDiverged(_diverged_message(res.failure, res.failed_value, step, state))
@@ -231,7 +256,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                     now = time.perf_counter()
                     rate = (state.train_bytes - bytes_at_log) / max(now - t_log, 1e-9)
                     t_log, bytes_at_log = now, state.train_bytes
-                    rec.update(_throughput(rate, flops_per_byte, t.peak_tflops, env.world_size),
+                    rec.update(throughput(rate, flops_per_byte, t.peak_tflops, env.world_size),
                                elapsed_s=round(now - t_start, 3))
                     logger.log(rec)
                 say.update(step, rec, logged)
@@ -266,25 +291,6 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     if verbose:
         print(format_summary(summary), flush=True)
     return summary
-
-
-def _flops_per_byte(model: torch.nn.Module, seq_len: int) -> float | None:
-    """Training FLOPs per byte (forward + backward) from the model's own estimate."""
-    fn = getattr(model, "flops_per_byte", None)
-    try:
-        return float(fn(seq_len, training=True)) if fn is not None else None
-    except Exception:  # an estimate only; never let it stop training
-        return None
-
-
-def _throughput(rate: float, fpb: float | None, peak_tflops: float | None, world: int) -> dict[str, Any]:
-    """bytes/s over all ranks, achieved training TFLOP/s, and MFU when the device peak is known."""
-    out: dict[str, Any] = {"bytes_per_s": round(rate, 1)}
-    if fpb is not None:
-        out["tflops"] = fpb * rate / 1e12
-        if peak_tflops:
-            out["mfu"] = out["tflops"] / (peak_tflops * world)
-    return out
 
 
 def _diverged_message(what: str, value: float, step: int, state: TrainState) -> str:

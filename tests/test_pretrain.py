@@ -178,6 +178,16 @@ def test_refuses_non_empty_run_dir(tmp_path: Path, capsys: pytest.CaptureFixture
     assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]
 
 
+def test_resume_edge_cases(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["pretrain", "--resume", str(tmp_path / "absent")]) == 2
+    assert "cannot resume" in capsys.readouterr().err
+    run = tmp_path / "run"  # killed before its first checkpoint: only the recipe is there
+    run.mkdir()
+    (run / pt.CONFIG_FILE).write_text(json.dumps(tiny(max_steps=2, eval_every=0).to_dict()))
+    s = pt.pretrain(None, DNA, run, resume=True)
+    assert s.completed and "no checkpoint" in capsys.readouterr().err
+
+
 def test_two_stage_grad_accum_bf16_and_byte_budget(tmp_path: Path) -> None:
     cfg = tiny("tiny-2stage", max_steps=1000, byte_budget=3 * 2 * 64 * 2, grad_accum=2, precision="bf16",
                eval_every=0, save_every=0, num_workers=1)
@@ -186,6 +196,20 @@ def test_two_stage_grad_accum_bf16_and_byte_budget(tmp_path: Path) -> None:
     train = read_metrics(tmp_path / "run" / "metrics.jsonl", "train")
     assert len(train[-1]["compression"]) == 2 and all(x > 0 for x in train[-1]["compression"])
     assert s.final_eval_bpb is not None and s.final_eval_bpb < 9  # evaluated once at the end
+
+
+def test_compile_failure_falls_back_to_eager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.compile may reject data-dependent chunk shapes on the first step: the run goes on eagerly,
+    on the same batches, so it matches a run without compile."""
+
+    class Broken(torch.nn.Module):
+        def forward(self, *a: object, **k: object) -> None:
+            raise AssertionError("expected size 4==4, stride 768==1344 at dim=0")
+
+    monkeypatch.setattr(torch, "compile", lambda net, **k: Broken())
+    a = pt.pretrain(tiny(max_steps=3, compile=True), DNA, tmp_path / "a", verbose=False)
+    b = pt.pretrain(tiny(max_steps=3), DNA, tmp_path / "b", verbose=False)
+    assert a.final_loss == b.final_loss and a.steps == 3
 
 
 def test_window_batches_partition_the_union() -> None:
