@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -53,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hnet-bio: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `hnet-bio ... | head`: the reader left; exit quietly like other Unix tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # one line for expected user errors; tracebacks for bugs
         if _is_user_error(exc):
             print(f"hnet-bio {args.command}: error: {exc}", file=sys.stderr)

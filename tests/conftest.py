@@ -17,8 +17,13 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
-def _seed() -> None:
+def _seed_and_threads() -> object:
+    """Every test starts from seed 0 and one thread, whatever the previous test (or a CLI
+    `--threads` option it ran in-process) set."""
     torch.manual_seed(0)
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -81,14 +81,6 @@ def ddp_grads(tmp_path_factory: pytest.TempPathFactory) -> list[list[dict[str, t
     return [[per_rank[r][i] for r in range(WORLD)] for i in range(len(SCENARIOS))]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("scenario", [0, 1], ids=["hnet-ratio-loss-off", "isotropic"])
 def test_ddp_gradients_equal_single_process_on_union(ddp_grads: list, scenario: int) -> None:
     """With the ratio loss off, the loss is a mean over bytes, so the all-reduced average of the two

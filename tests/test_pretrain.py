@@ -30,15 +30,6 @@ AUDIO = [str(DATA / "speech_allison_3s.wav"), str(DATA / "music_cold_day_3s.wav"
 TIMING = {"bytes_per_s", "tflops", "mfu", "elapsed_s"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    """Tiny models run fastest on one thread, and 2 OpenMP threads on a busy 2-core box thrash."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny(model: str = "tiny-1stage", **train: object) -> PretrainConfig:
     base = dict(seq_len=64, batch_size=2, max_steps=8, lr=3e-3, warmup_steps=2, log_every=1, eval_every=4,
                 eval_windows=6, save_every=2, keep_last=2, deterministic=True)
