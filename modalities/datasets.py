@@ -12,14 +12,11 @@ import torch
 from torch.utils.data import Dataset
 
 from modalities.corpora import Corpus
+from modalities.dna import complement_table, n_fraction
 
 DEFAULT_NUM_SAMPLES = 2**31 - 1
 MAX_REDRAWS = 64
-_COMPLEMENT = np.arange(256, dtype=np.uint8)
-_COMPLEMENT[np.frombuffer(b"ACGTURYSWKMBDHVNacgturyswkmbdhvn", np.uint8)] = np.frombuffer(
-    b"TGCAAYRSWMKVHDBNtgcaayrswmkvhdbn", np.uint8
-)
-_N = (ord("N"), ord("n"))
+_COMPLEMENT = complement_table()  # one IUPAC table for the codec and the augmentation
 
 
 def reverse_complement_array(window: np.ndarray) -> np.ndarray:
@@ -71,7 +68,7 @@ class RandomWindows(Dataset):
             if self.max_n_frac is None:
                 return unit, start, flip
             window = self.corpus.read(unit, start, start + self.length)
-            if np.isin(window, _N).mean() <= self.max_n_frac:
+            if n_fraction(window) <= self.max_n_frac:
                 return unit, start, flip
         raise RuntimeError(f"no window with N fraction <= {self.max_n_frac} found in {MAX_REDRAWS} draws")
 

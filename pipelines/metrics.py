@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import torch
 from tqdm import tqdm
 
+from modalities.atomic import atomic_write
 from pipelines.run_dir import atomic_write_text
 
 
@@ -97,9 +98,8 @@ def plot_run(metrics_path: str | Path, png_path: str | Path, title: str = "") ->
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     png_path = Path(png_path)
-    tmp = png_path.with_name(f".{png_path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, png_path)
+    with atomic_write(png_path) as fh:
+        fig.savefig(fh, format="png")
     return png_path
 
 

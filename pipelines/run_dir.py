@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from modalities.atomic import atomic_write
+
 CHECKPOINTS = "checkpoints"
 BEST = "best"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
@@ -52,14 +54,9 @@ def fsync_dir(path: Path) -> None:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    with atomic_write(path) as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    fsync_dir(Path(path).parent)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -9,5 +9,7 @@ EXTRAS="${EXTRAS:-dev}"
 if [[ ! -x .venv/bin/python ]]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[${EXTRAS}]"
+# (some machines' pip config lists local index folders that may not exist; drop that one warning)
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[${EXTRAS}]" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 .venv/bin/python -c "import torch, torchaudio, hnet_bio; print(f'hnet-bio {hnet_bio.__version__}: torch {torch.__version__}, torchaudio {torchaudio.__version__}')"
