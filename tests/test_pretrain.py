@@ -47,7 +47,7 @@ def _digest(path: Path) -> dict[str, str]:
 
 
 class Interrupt(Exception):
-    pass
+    """Raised from the on_step callback to simulate a crash in the middle of a run."""
 
 
 def test_resume_is_bit_exact(tmp_path: Path) -> None:
