@@ -194,8 +194,6 @@ class HNetConfig:
         path = Path(path)
         try:
             data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid JSON ({exc})") from None
         if not isinstance(data, dict):

@@ -141,7 +141,7 @@ def step_mamba(mixer: Mamba2, u: torch.Tensor, cache: MambaCache) -> torch.Tenso
     xh = x.view(b, mixer.nheads, mixer.headdim)
     Bh = B.view(b, mixer.ngroups, mixer.d_state).repeat_interleave(rep, 1).to(dt.dtype)  # (B, H, N)
     Ch = C.view(b, mixer.ngroups, mixer.d_state).repeat_interleave(rep, 1).to(dt.dtype)
-    cache.ssm = ssd_step(cache.ssm.to(dt.dtype), wide(xh) * dt[..., None], dt * A, Bh, None)
+    cache.ssm = ssd_step(cache.ssm.to(dt.dtype), wide(xh) * dt[..., None], dt * A, Bh)
     y = torch.einsum("bhpn,bhn->bhp", cache.ssm, Ch).to(x.dtype) + xh * mixer.D.to(x.dtype)[:, None]
     return mixer.out_proj(mixer.norm(y.reshape(b, mixer.d_inner), z))
 

@@ -18,9 +18,11 @@ from torch import nn
 from hnet_bio.config import HNetConfig
 from hnet_bio.dc import ratio_loss
 from hnet_bio.dtypes import wide
+from hnet_bio.errors import CheckpointError
+from hnet_bio.flops import flops_per_byte
 from hnet_bio.hnet import HNet, InnerOutput, StageOutput
 from hnet_bio.init import init_hnet, init_isotropic
-from hnet_bio.layers.block import Isotropic, parse_layout
+from hnet_bio.layers.block import Isotropic
 
 LN2 = math.log(2.0)
 
@@ -128,11 +130,10 @@ class _ByteLM(nn.Module):
         """Approximate matmul FLOPs per byte (x3 for forward+backward when training).
 
         Level s sees 1/prod(N_<s) of the bytes (target ratios); each of its weights costs 2 FLOPs per
-        position, attention adds 4 * D * (keys attended) per position. The SSD scan's own work is
-        left out (small next to the projections at these widths).
+        position, attention adds 4 * D * (keys attended) per position. Elementwise work and the SSD
+        scan are not counted (nanoGPT-style MFU accounting), so Mamba-heavy models look less
+        efficient than they are.
         """
-        from hnet_bio.flops import flops_per_byte
-
         return flops_per_byte(self, seq_len, training)
 
     def save_pretrained(self, path: str | Path, metadata: dict | None = None) -> None:
@@ -145,6 +146,8 @@ class _ByteLM(nn.Module):
         from hnet_bio.checkpoint import load_pretrained
 
         model, _ = load_pretrained(path, map_location=map_location)
+        if not isinstance(model, cls):
+            raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
         return model
 
 
@@ -190,7 +193,3 @@ def build_model(config: HNetConfig) -> HNetLM | IsotropicLM:
     """HNetLM for a hierarchical layout, IsotropicLM for a flat one."""
     return HNetLM(config) if config.is_hierarchical else IsotropicLM(config)
 
-
-def layer_kinds(config: HNetConfig) -> list[str]:
-    """All block kinds in the model, for summaries."""
-    return [k for parts in config.layouts() for part in parts for k in parse_layout(part)]

@@ -64,3 +64,9 @@ def test_broken_directories_fail_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "shape" / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="shape"):
         load_pretrained(tmp_path / "shape")
+
+
+def test_from_pretrained_refuses_the_other_model_class(tmp_path: Path) -> None:
+    perturbed("tiny-isotropic").save_pretrained(tmp_path / "iso")
+    with pytest.raises(CheckpointError, match="holds a IsotropicLM, not a HNetLM"):
+        HNetLM.from_pretrained(tmp_path / "iso")

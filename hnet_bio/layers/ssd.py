@@ -123,16 +123,14 @@ def ssd_reference(
     S = torch.zeros(b, h, p, n, dtype=u.dtype) if initial_state is None else initial_state.clone()
     ys = []
     for t in range(l):
-        S = ssd_step(S, u[:, t], a[:, t], B[:, t].repeat_interleave(rep, 1), None)
+        S = ssd_step(S, u[:, t], a[:, t], B[:, t].repeat_interleave(rep, 1))
         ys.append(torch.einsum("bhpn,bhn->bhp", S, C[:, t].repeat_interleave(rep, 1)))
     return torch.stack(ys, dim=1), S
 
 
-def ssd_step(
-    state: torch.Tensor, u: torch.Tensor, a: torch.Tensor, B: torch.Tensor, C: torch.Tensor | None
-) -> torch.Tensor:
-    """One step: state (b, h, p, n), u (b, h, p), a (b, h), B (b, h, n). Returns the new state.
+def ssd_step(state: torch.Tensor, u: torch.Tensor, a: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """One step of the recurrence: state (b, h, p, n), u (b, h, p), a (b, h), B (b, h, n) -> new state.
 
-    (C is accepted for symmetry; the caller reads y = state @ C.)
+    The output is then y = state @ C, which the caller reads with its own C.
     """
     return torch.exp(a)[..., None, None] * state + u.unsqueeze(-1) * B.unsqueeze(-2)
