@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from hnet_bio.compilation import compile_byte_level, uncompile
 from pipelines import run_dir as rd
 from pipelines.distributed import DistEnv, any_rank, barrier, init_distributed, shutdown
 from pipelines.evaluation import evaluate_bpb
@@ -171,7 +172,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         net = ddp = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
     if t.compile:
-        net = torch.compile(net)
+        compile_byte_level(model)  # byte-level layers only: inner lengths are data-dependent
     logger = MetricsLogger(metrics_path if env.is_main else None)
     meta = build_metadata(train_corpus, cfg)
     flops_per_byte = training_flops_per_byte(model, t.seq_len)
@@ -219,7 +220,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                                pin_memory=env.device.type == "cuda"))
 
     batches = batches_from(state.step)
-    compile_pending = t.compile  # the first compiled step may fail (data-dependent chunk shapes)
+    compile_pending = t.compile  # a failing compile shows on the first step: fall back to eager
     t_start = t_log = time.perf_counter()
     bytes_at_log, bytes_at_start = state.train_bytes, state.train_bytes
     rec: dict[str, Any] = {}
@@ -239,7 +240,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                     # Nothing was stepped yet: drop the compiled graph, redo this step eagerly.
                     say.message(f"pretrain: warning: torch.compile failed ({type(exc).__name__}: "
                                 f"{str(exc).splitlines()[0][:120]}); continuing without train.compile")
-                    net, batches = (ddp if ddp is not None else model), batches_from(state.step)
+                    uncompile(model)
+                    batches = batches_from(state.step)
                     opt.zero_grad(set_to_none=True)
                     res = train_step(net, ddp, opt, batches, env, grad_accum=t.grad_accum,
                                      grad_clip=t.grad_clip, precision=t.precision)

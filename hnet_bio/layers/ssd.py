@@ -19,11 +19,20 @@ import torch
 import torch.nn.functional as F
 
 
-@functools.lru_cache(maxsize=64)
-def _tril_masks(q: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(strictly lower, lower) boolean (Q, Q) masks, built once per size and device."""
+def _build_tril_masks(q: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     lower = torch.ones(q, q, dtype=torch.bool, device=device).tril()
     return lower.tril(diagonal=-1), lower
+
+
+_cached_tril_masks = functools.lru_cache(maxsize=64)(_build_tril_masks)
+
+
+def _tril_masks(q: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(strictly lower, lower) boolean (Q, Q) masks, built once per size and device in eager mode
+    (under torch.compile they are constants the compiler folds, so no cache is involved)."""
+    if torch.compiler.is_compiling():
+        return _build_tril_masks(q, device)
+    return _cached_tril_masks(q, device)
 
 
 def segment_sum(a: torch.Tensor) -> torch.Tensor:
