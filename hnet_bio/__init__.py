@@ -3,6 +3,7 @@
 Knows nothing of FASTA or audio: bytes in, logits and chunk boundaries out.
 """
 
+from hnet_bio.checkpoint import load_pretrained, save_pretrained
 from hnet_bio.config import AttnConfig, HNetBioConfig, HNetConfig, SSMConfig
 from hnet_bio.errors import CheckpointError, ConfigError, HNetBioError
 from hnet_bio.generation import SamplingConfig, generate, stream
@@ -29,6 +30,8 @@ __all__ = [
     "__version__",
     "build_model",
     "generate",
+    "load_pretrained",
     "load_reference",
+    "save_pretrained",
     "stream",
 ]

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from hnet_bio.config import HNetConfig, atomic_write_text
+from hnet_bio.atomic import atomic_path, atomic_write_json
+from hnet_bio.config import HNetConfig
+from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError, ConfigError
+from hnet_bio.lm import build_model
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -41,17 +43,11 @@ def save_pretrained(
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     if model.config.tie_embeddings:
         state.pop("lm_head.weight", None)  # safetensors refuses shared storage; re-tied on load
-    fd, tmp = tempfile.mkstemp(dir=path, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={"format": "pt"})
-        os.replace(tmp, path / WEIGHTS_FILE)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path / WEIGHTS_FILE) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt"})
     model.config.save(path / CONFIG_FILE)
     meta = {"model_class": type(model).__name__, **(metadata or {})}
-    atomic_write_text(path / METADATA_FILE, json.dumps(meta, indent=2, default=str) + "\n")
+    atomic_write_json(path / METADATA_FILE, meta)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -64,12 +60,30 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"{file}: not valid JSON ({exc})") from None
 
 
-def load_pretrained(
-    path: str | os.PathLike[str], map_location: str | torch.device = "cpu", dtype: torch.dtype | None = None
-) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the model from `path`/config.json and load `path`/model.safetensors strictly."""
-    from hnet_bio.lm import build_model
+MODALITIES = ("dna", "audio")
 
+
+def checkpoint_modality(meta: dict[str, Any]) -> str:
+    """"dna" or "audio": metadata "modality", else inferred from its byte convention; DNA if unrecorded."""
+    modality = str(meta.get("modality") or "").lower()
+    if not modality:
+        modality = "audio" if "mulaw" in str(meta.get("byte_convention", "")).lower() else "dna"
+    if modality not in MODALITIES:
+        raise CheckpointError(f"checkpoint modality {modality!r} is not supported (expected dna or audio)")
+    return modality
+
+
+def load_pretrained(
+    path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    expected_class: type[torch.nn.Module] | None = None,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model from `path`/config.json and load `path`/model.safetensors strictly.
+
+    expected_class: refuse (CheckpointError) a checkpoint of another model class, e.g. an
+    IsotropicLM where an HNetLM is needed.
+    """
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"{path}: not a checkpoint directory")
@@ -81,6 +95,8 @@ def load_pretrained(
     except ConfigError as exc:
         raise CheckpointError(str(exc)) from None
     model = build_model(config)
+    if expected_class is not None and not isinstance(model, expected_class):
+        raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {expected_class.__name__}")
     try:
         state = load_file(str(path / WEIGHTS_FILE), device=str(map_location))
     except Exception as exc:  # safetensors raises its own error types for truncated/corrupt files
@@ -90,9 +106,7 @@ def load_pretrained(
     load_state_dict_strict(model, state, str(path / WEIGHTS_FILE))
     model.to(map_location)
     if dtype is not None:
-        from hnet_bio.reference import cast_model  # keeps residual_proj / mixer.D fp32 for half dtypes
-
-        cast_model(model, dtype)
+        cast_model(model, dtype)  # keeps residual_proj / mixer.D fp32 for half dtypes
     return model, read_metadata(path)
 
 

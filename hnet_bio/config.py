@@ -16,11 +16,11 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hnet_bio.atomic import atomic_write_text
 from hnet_bio.errors import ConfigError
 
 LAYOUT_TOKEN = re.compile(r"([mMtT])(\d+)")
@@ -224,19 +224,3 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         return cls(**data)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the new content, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

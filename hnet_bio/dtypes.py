@@ -1,13 +1,29 @@
 """Precision policy: math that the reference does in float32 is done in at least float32.
 
 `wide(x)` upcasts half/bfloat16 to float32 but leaves float64 alone, so the float64 test path
-compares against independent truth at full precision.
+compares against independent truth at full precision. `cast_model` is the parameter-side rule:
+the released H-Net runs in bfloat16 except `residual_proj.*` and Mamba's `mixer.D`, which stay
+float32; we do the same for any half dtype, and cast everything for float32/64.
 """
 
 from __future__ import annotations
 
+import re
+
 import torch
+
+FP32_KEEP = re.compile(r"(^|\.)residual_proj\.|(^|\.)mixer\.D$")  # params kept in fp32 under half dtypes
 
 
 def wide(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype == torch.float64 else x.float()
+
+
+def cast_model(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """Cast to `dtype` in place, keeping residual_proj and mixer.D in float32 when dtype is a half type."""
+    model.to(dtype)
+    if dtype in (torch.bfloat16, torch.float16):
+        for name, param in model.named_parameters():
+            if FP32_KEEP.search(name):
+                param.data = param.data.float()
+    return model

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +17,6 @@ from torch import nn
 from hnet_bio.config import HNetConfig
 from hnet_bio.dc import ratio_loss
 from hnet_bio.dtypes import wide
-from hnet_bio.errors import CheckpointError
 from hnet_bio.flops import flops_per_byte
 from hnet_bio.hnet import HNet, InnerOutput, StageOutput
 from hnet_bio.init import init_hnet, init_isotropic
@@ -135,20 +133,6 @@ class _ByteLM(nn.Module):
         efficient than they are.
         """
         return flops_per_byte(self, seq_len, training)
-
-    def save_pretrained(self, path: str | Path, metadata: dict | None = None) -> None:
-        from hnet_bio.checkpoint import save_pretrained
-
-        save_pretrained(self, path, metadata)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path, map_location: str | torch.device = "cpu") -> _ByteLM:
-        from hnet_bio.checkpoint import load_pretrained
-
-        model, _ = load_pretrained(path, map_location=map_location)
-        if not isinstance(model, cls):
-            raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
 
 
 class HNetLM(_ByteLM):

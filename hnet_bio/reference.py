@@ -1,14 +1,16 @@
 """Load the released reference checkpoints (`cartesia-ai/hnet_*`: a config JSON + a `.pt` state_dict).
 
 The `.pt` files are pickles. We read them with `torch.load(weights_only=True)`, which only builds
-tensors and plain containers. The released pickles also hold omegaconf objects (REFERENCE.md e),
-which `weights_only` refuses; we then retry with an allow-list of just those omegaconf classes:
-the real ones if omegaconf is installed, otherwise inert stand-ins that merely record their state
-(the state_dict's tensors never depend on them). No code from the file runs either way.
-`trust_pickle=True` falls back to full unpickling and warns; use it only for files you trust.
+tensors and plain containers. The released pickles also hold omegaconf objects (configs saved
+beside the weights), which `weights_only` refuses; we then retry with an allow-list of just those
+omegaconf classes: the real ones if omegaconf is installed, otherwise inert stand-ins that merely
+record their state (the state_dict's tensors never depend on them). No code from the file runs
+either way. `trust_pickle=True` falls back to full unpickling and warns; use it only for files
+you trust.
 
 dtype: the reference runs in bfloat16 except `residual_proj.*` and Mamba's `mixer.D`, which stay
-float32 (`cast_model`); we do the same for any half dtype, and cast everything for float32/64.
+float32 (`hnet_bio.dtypes.cast_model`); we do the same for any half dtype, and cast everything for
+float32/64.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ import torch
 
 from hnet_bio.checkpoint import load_state_dict_strict
 from hnet_bio.config import HNetConfig
+from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError, ConfigError
 from hnet_bio.lm import HNetLM, IsotropicLM, build_model
 
-FP32_KEEP = re.compile(r"(^|\.)residual_proj\.|(^|\.)mixer\.D$")  # params the reference keeps in fp32
 NESTED_KEYS = ("model", "state_dict", "model_state_dict")
 _UNSUPPORTED = re.compile(r"GLOBAL ([\w.]+) was not an allowed global")
 _INERT_GLOBALS: dict[str, Any] = {"typing.Any": Any, "builtins.list": list, "builtins.dict": dict,
@@ -45,16 +47,6 @@ class OmegaConfStandIn:
 
     def __setstate__(self, state: Any) -> None:
         self.__dict__["_state"] = state
-
-
-def cast_model(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
-    """Cast to `dtype`, keeping residual_proj and mixer.D in float32 when dtype is a half type."""
-    model.to(dtype)
-    if dtype in (torch.bfloat16, torch.float16):
-        for name, param in model.named_parameters():
-            if FP32_KEEP.search(name):
-                param.data = param.data.float()
-    return model
 
 
 def _first_line(exc: BaseException) -> str:
@@ -128,7 +120,7 @@ def load_reference(
 ) -> HNetLM | IsotropicLM:
     """Build the model a reference config describes and load a reference `.pt` state_dict strictly.
 
-    Keys, shapes and names must match exactly (REFERENCE.md e); anything else is a one-line
+    Keys, shapes and names must match exactly (docs/checkpoints.md); anything else is a one-line
     CheckpointError naming the file. Returns the model in eval mode on CPU in `dtype`.
     """
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modalities.atomic import atomic_write
+from hnet_bio.atomic import atomic_write
 from modalities.errors import AudioFormatError, MissingInputError
 
 MU = 255

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from modalities.atomic import atomic_write
+from hnet_bio.atomic import atomic_write
 
 CACHE_VERSION = 1
 # A builder streams the unit bytes of ``source`` into ``out``; returns (name, description, length) per unit.

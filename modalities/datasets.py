@@ -12,7 +12,8 @@ import torch
 from torch.utils.data import Dataset
 
 from modalities.corpora import Corpus
-from modalities.dna import complement_table, n_fraction
+from modalities.dna import n_fraction
+from modalities.iupac import complement_table
 
 DEFAULT_NUM_SAMPLES = 2**31 - 1
 MAX_REDRAWS = 64

@@ -1,6 +1,6 @@
 """DNA as bytes: FASTA/GenBank/EMBL/GFF3 in, ASCII nucleotide bytes out, and back to FASTA.
 
-Byte convention (DESIGN.md): the letters themselves, upper-cased unless ``soft_mask=True`` keeps
+Byte convention (docs/modalities.md): the letters themselves, upper-cased unless ``soft_mask=True`` keeps
 lower-case (repeat-masked) bases; N and other IUPAC codes are kept as their letters. Region
 strings are samtools-style 1-based inclusive; BED is 0-based half-open (see :mod:`regions`).
 """
@@ -16,21 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+from hnet_bio.atomic import atomic_write
 from modalities.annotations import Feature, read_annotations
-from modalities.atomic import atomic_write
 from modalities.errors import FastaFormatError, RegionError
+from modalities.iupac import LETTERS, complement_table, reverse_complement
 from modalities.regions import Region, parse_region, read_bed
 from modalities.seqio import Header, check_file, compression, sequence_events, sequence_format
 
 __all__ = [
-    "Feature", "Record", "Region", "complement_table", "n_fraction", "parse_region", "read_annotations",
-    "read_bed", "read_fasta", "read_sequence", "reverse_complement", "write_fasta",
+    "Feature", "Record", "Region", "complement_table", "fasta_lines", "n_fraction", "parse_region",
+    "read_annotations", "read_bed", "read_fasta", "read_sequence", "reverse_complement", "write_fasta",
 ]
-
-_FORWARD = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn"
-_REVERSE = b"TGCAAYRSWMKVHDBNtgcaayrswmkvhdbn"
-_COMPLEMENT = bytes.maketrans(_FORWARD, _REVERSE)
-
 
 @dataclass(frozen=True)
 class Record:
@@ -39,16 +35,6 @@ class Record:
     name: str
     description: str
     seq: bytes
-
-
-def complement_table() -> np.ndarray:
-    """A 256-entry uint8 lookup table mapping each base byte to its complement (others unchanged)."""
-    return np.frombuffer(_COMPLEMENT, dtype=np.uint8).copy()
-
-
-def reverse_complement(seq: bytes) -> bytes:
-    """IUPAC-aware, case-preserving reverse complement (R<->Y, K<->M, B<->V, D<->H; S, W, N fixed)."""
-    return bytes(seq).translate(_COMPLEMENT)[::-1]
 
 
 def n_fraction(seq: bytes | np.ndarray) -> float:
@@ -96,7 +82,7 @@ def read_sequence(
     if seq is None:
         seq = _read_by_streaming(p, reg)
     else:
-        bad = seq.translate(None, _FORWARD)
+        bad = seq.translate(None, LETTERS)
         if bad:
             raise FastaFormatError(p, f"invalid character {chr(bad[0])!r} in region {reg} (allowed: IUPAC)")
     if not soft_mask:
@@ -179,25 +165,31 @@ def _read_by_streaming(p: Path, reg: Region | None) -> bytes:
     return seq[start:end]
 
 
+def fasta_lines(records: Iterable[Record | tuple[str, bytes]], line_width: int = 60) -> Iterator[bytes]:
+    """FASTA text of ``records`` line by line (newlines included), sequences wrapped at ``line_width``."""
+    if line_width < 1:
+        raise ValueError("line_width must be >= 1")
+    for rec in records:
+        if isinstance(rec, Record):
+            name, desc, seq = rec.name, rec.description, rec.seq
+        else:
+            name, desc, seq = rec[0], "", rec[1]
+        yield (f">{name} {desc}" if desc else f">{name}").encode() + b"\n"
+        seq = bytes(seq)
+        for i in range(0, len(seq), line_width):
+            yield seq[i : i + line_width] + b"\n"
+
+
 def write_fasta(
     records: Iterable[Record | tuple[str, bytes]], path: str | os.PathLike[str], line_width: int = 60
 ) -> Path:
     """Write records as FASTA wrapped at ``line_width`` (gzip if the name ends in .gz), atomically."""
-    if line_width < 1:
-        raise ValueError("line_width must be >= 1")
+    lines = fasta_lines(records, line_width)
     target = Path(path)
     with atomic_write(target) as raw:
         out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if target.suffix == ".gz" else raw
-        for rec in records:
-            if isinstance(rec, Record):
-                name, desc, seq = rec.name, rec.description, rec.seq
-            else:
-                name, desc, seq = rec[0], "", rec[1]
-            header = f">{name} {desc}" if desc else f">{name}"
-            out.write(header.encode() + b"\n")
-            seq = bytes(seq)
-            for i in range(0, len(seq), line_width):
-                out.write(seq[i : i + line_width] + b"\n")
+        for line in lines:
+            out.write(line)
         if out is not raw:
             out.close()
     return target

@@ -2,14 +2,18 @@
 
 Library code raises these instead of letting a parser's internal exception escape, because a user
 who feeds a bad FASTA needs to know *which* file and *what* is wrong with it, not a traceback.
+`InputError` derives from the project's one root, `hnet_bio.errors.HNetBioError`, which the CLI
+prints as one line with exit status 2.
 """
 
 from __future__ import annotations
 
 import os
 
+from hnet_bio.errors import HNetBioError
 
-class InputError(Exception):
+
+class InputError(HNetBioError):
     """A problem with a user's input file; ``str(err)`` is ``"<file>: <problem>"``."""
 
     def __init__(self, path: str | os.PathLike[str], problem: str) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from modalities.errors import FastaFormatError, MissingInputError
+from modalities.iupac import LETTERS
 
-# IUPAC nucleotide codes (plus U for RNA), both cases: everything else in a sequence line is an error.
-IUPAC = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn"
+IUPAC = LETTERS  # everything else in a sequence line is an error
 FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".fas", ".ffn", ".frn", ".fsa", ".seq", ".mfa"}
 GENBANK_SUFFIXES = {".gb", ".gbk", ".genbank", ".gbff", ".gbf"}
 EMBL_SUFFIXES = {".embl", ".emb"}

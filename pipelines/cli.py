@@ -1,8 +1,13 @@
 """The `hnet-bio` command: parses arguments and calls the typed job functions in `pipelines/`.
 
 Each job module exposes ``add_parser(subparsers)`` that registers its subcommand and sets
-``func`` to a callable taking the parsed namespace. This file only wires them together, so a
-job can be called from Python without going through argparse.
+``func`` to a callable taking the parsed namespace (and optionally ``explain_unknown``, which turns
+unknown options into a better message). This file only wires them together, so a job can be
+called from Python without going through argparse, and maps errors to exit statuses: any
+`hnet_bio.errors.HNetBioError` (the jobs' `pipelines.errors`, the modalities' input errors, the
+core's config/checkpoint errors) is one line on stderr and its `exit_code` (2, or 1 for a job that
+failed while running); a missing or unreadable file is one line and 2; anything else is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from hnet_bio import __version__
+from hnet_bio.errors import HNetBioError
+
 # Job modules, in the order their subcommands are listed by --help.
 COMMANDS: tuple[str, ...] = (
     "pipelines.info",
@@ -20,10 +28,6 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.pretrain",
     "pipelines.generate",
 )
-
-
-class CLIError(Exception):
-    """An error the CLI reports as one line on stderr with a non-zero exit."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,10 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # A job may explain its own unknown options (pretrain lists the valid recipe keys);
+        # argparse's generic "unrecognized arguments" otherwise.
+        explain = getattr(args, "explain_unknown", None)
+        message = explain(extras) if explain else None
+        parser.error(message or f"unrecognized arguments: {' '.join(extras)}")
     if args.version:
-        from hnet_bio import __version__
-
         print(__version__)
         return 0
     if not getattr(args, "func", None):
@@ -57,23 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `hnet-bio ... | head`: the reader left; exit quietly like other Unix tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except Exception as exc:  # one line for expected user errors; tracebacks for bugs
-        if _is_user_error(exc):
-            print(f"hnet-bio {args.command}: error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except HNetBioError as exc:  # every error a user can fix: one line, the error's exit status
+        print(f"hnet-bio {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"hnet-bio {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     return int(rc or 0)
-
-
-def _is_user_error(exc: BaseException) -> bool:
-    """User-facing errors: our CLIError, the modalities' typed input errors, bad files/values."""
-    if isinstance(exc, (CLIError, FileNotFoundError, IsADirectoryError, PermissionError)):
-        return True
-    for mod, name in (("modalities.errors", "InputError"), ("hnet_bio.errors", "HNetBioError")):
-        cls = getattr(sys.modules.get(mod), name, None)
-        if cls is not None and isinstance(exc, cls):
-            return True
-    return False
 
 
 if __name__ == "__main__":

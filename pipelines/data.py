@@ -12,17 +12,10 @@ import sys
 from pathlib import Path
 
 from modalities.corpora import CorpusStatus, default_data_dir, list_corpora
+from pipelines.errors import UsageError
+from pipelines.units import human_bytes
 
 FETCH_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fetch_data.sh"
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 def format_table(rows: list[CorpusStatus]) -> str:
@@ -31,7 +24,7 @@ def format_table(rows: list[CorpusStatus]) -> str:
     lines = [header]
     for r in rows:
         present = "yes" if r.present else "no"
-        lines.append((r.name, r.modality, str(r.files), _human(r.bytes), present, r.path))
+        lines.append((r.name, r.modality, str(r.files), human_bytes(r.bytes), present, r.path))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line[:-1], widths, strict=True)) + "  " + line[-1]
                      for line in lines)
@@ -44,10 +37,8 @@ def list_data(data_dir: str | os.PathLike[str] | None = None) -> list[CorpusStat
 
 def fetch_data(data_dir: str | os.PathLike[str] | None = None, script: Path = FETCH_SCRIPT) -> int:
     """Run ``scripts/fetch_data.sh`` into ``data_dir``; returns its exit status."""
-    from pipelines.cli import CLIError
-
     if not script.is_file():
-        raise CLIError(f"{script}: fetch script not found (run from a source checkout of hnet-bio)")
+        raise UsageError(f"{script}: fetch script not found (run from a source checkout of hnet-bio)")
     target = Path(data_dir) if data_dir is not None else default_data_dir()
     return subprocess.call(["bash", str(script), str(target)])
 
@@ -62,13 +53,11 @@ def describe_data(spec: str, split: str = "all", data_dir: str | os.PathLike[str
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.cli import CLIError
-
     if args.data_command == "fetch":
         return fetch_data(args.data_dir)
     if args.data_command == "info":
         if not args.spec:
-            raise CLIError("data info needs a corpus name or file paths")
+            raise UsageError("data info needs a corpus name or file paths")
         info = describe_data(args.spec, args.split, args.data_dir, args.sample_rate)
         print(f"{info['spec'][:100]}  split={info['split']}  modality={info['modality']}  "
               f"units={info['num_units']}  bytes={info['total_bytes']}"

@@ -19,12 +19,13 @@ from typing import TextIO
 
 import torch
 
-from hnet_bio.checkpoint import load_pretrained
+from hnet_bio.checkpoint import checkpoint_modality, load_pretrained
 from hnet_bio.generation import SamplingConfig, stream
-from pipelines.cli import CLIError
+from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file, write_wav
+from modalities.dna import fasta_lines, read_sequence, write_fasta
+from pipelines.errors import UsageError
 
 DNA_ALPHABET = "ACGTN"
-DEFAULT_SAMPLE_RATE = 16000
 
 
 @dataclass
@@ -37,16 +38,6 @@ class GenerateResult:
     bytes_per_s: float
 
 
-def checkpoint_modality(meta: dict) -> str:
-    """"dna" or "audio", from metadata "modality" or else its byte convention; DNA if unrecorded."""
-    modality = str(meta.get("modality") or "").lower()
-    if not modality:
-        modality = "audio" if "mulaw" in str(meta.get("byte_convention", "")).lower() else "dna"
-    if modality not in ("dna", "audio"):
-        raise CLIError(f"checkpoint modality {modality!r} is not supported (expected dna or audio)")
-    return modality
-
-
 def split_fasta_spec(spec: str) -> tuple[Path, str | None]:
     """``FILE`` or ``FILE:region`` (region itself may contain ':'): the longest existing file prefix."""
     if Path(spec).exists():
@@ -54,7 +45,7 @@ def split_fasta_spec(spec: str) -> tuple[Path, str | None]:
     for i in range(len(spec) - 1, 0, -1):
         if spec[i] == ":" and Path(spec[:i]).is_file():
             return Path(spec[:i]), spec[i + 1 :] or None
-    raise CLIError(f"--prompt-fasta: no such file in {spec!r} (expected FILE or FILE:chr:start-end)")
+    raise UsageError(f"--prompt-fasta: no such file in {spec!r} (expected FILE or FILE:chr:start-end)")
 
 
 def read_prompt(
@@ -68,18 +59,14 @@ def read_prompt(
     """The prompt bytes in the checkpoint's byte convention (DNA upper-cased unless soft-masked)."""
     given = [x for x in (prompt, prompt_fasta, prompt_audio) if x is not None]
     if len(given) != 1:
-        raise CLIError("give exactly one of --prompt, --prompt-fasta, --prompt-audio")
+        raise UsageError("give exactly one of --prompt, --prompt-fasta, --prompt-audio")
     if modality == "audio":
         if prompt_audio is None:
-            raise CLIError("this is an audio model: give the prompt with --prompt-audio FILE")
-        from modalities.audio import encode_file
-
+            raise UsageError("this is an audio model: give the prompt with --prompt-audio FILE")
         data = encode_file(prompt_audio, sample_rate).tobytes()
     elif prompt_audio is not None:
-        raise CLIError("this is a DNA model: give the prompt with --prompt or --prompt-fasta")
+        raise UsageError("this is a DNA model: give the prompt with --prompt or --prompt-fasta")
     elif prompt_fasta is not None:
-        from modalities.dna import read_sequence
-
         path, region = split_fasta_spec(prompt_fasta)
         data = read_sequence(path, region, soft_mask=soft_mask)
     else:
@@ -88,9 +75,9 @@ def read_prompt(
             text = prompt.strip()
             data = (text if soft_mask else text.upper()).encode("ascii")
         except UnicodeEncodeError:
-            raise CLIError("--prompt must be ASCII nucleotide letters") from None
+            raise UsageError("--prompt must be ASCII nucleotide letters") from None
     if not data:
-        raise CLIError("the prompt is empty (the model needs at least one byte to start from)")
+        raise UsageError("the prompt is empty (the model needs at least one byte to start from)")
     return data
 
 
@@ -115,23 +102,23 @@ def generate_job(
     (one sample only). FASTA goes to stdout when `out` is None; audio needs `out` (.wav).
     """
     if num_samples < 1:
-        raise CLIError("--num-samples must be >= 1")
+        raise UsageError("--num-samples must be >= 1")
     sampling = dataclasses.replace(sampling) if sampling is not None else SamplingConfig()
     model, meta = load_pretrained(checkpoint, dtype=dtype)
     modality = checkpoint_modality(meta)
     sample_rate = int(meta.get("sample_rate") or DEFAULT_SAMPLE_RATE)
     if modality == "audio" and (out is None or Path(out).suffix.lower() != ".wav"):
-        raise CLIError("audio models write WAV: give --out FILE.wav")
+        raise UsageError("audio models write WAV: give --out FILE.wav")
     if modality == "dna" and out is not None and not _is_fasta_name(Path(out)):
-        raise CLIError("DNA models write FASTA: --out must end in .fa, .fasta, .fna (optionally .gz)")
+        raise UsageError("DNA models write FASTA: --out must end in .fa, .fasta, .fna (optionally .gz)")
     if stream_to is not None and (modality != "dna" or num_samples != 1):
-        raise CLIError("--stream prints DNA as it is generated and needs --num-samples 1")
+        raise UsageError("--stream prints DNA as it is generated and needs --num-samples 1")
     soft_mask = "softmask" in str(meta.get("byte_convention", ""))
     if modality == "dna" and alphabet is not None:
         if soft_mask and alphabet == DNA_ALPHABET:
             alphabet += alphabet.lower()
         if not alphabet or not alphabet.isascii():
-            raise CLIError("--alphabet must be non-empty ASCII letters (or 'all')")
+            raise UsageError("--alphabet must be non-empty ASCII letters (or 'all')")
         sampling.allowed_bytes = alphabet.encode("ascii")
     prompt_bytes = read_prompt(modality, prompt, prompt_fasta, prompt_audio, sample_rate, soft_mask)
 
@@ -189,8 +176,6 @@ def _write(
     modality: str, samples: list[bytes], out: str | Path | None, sample_rate: int, desc: str
 ) -> list[Path]:
     if modality == "audio":
-        from modalities.audio import write_wav
-
         assert out is not None
         base = Path(out)
         paths = [base] if len(samples) == 1 else [base.with_name(f"{base.stem}-{i + 1}.wav")
@@ -200,13 +185,9 @@ def _write(
         return paths
     records = [(f"sample{i + 1} {desc}", s) for i, s in enumerate(samples)]
     if out is None:
-        for name, seq in records:
-            sys.stdout.write(f">{name}\n")
-            for i in range(0, len(seq), 60):
-                sys.stdout.write(seq[i : i + 60].decode("ascii", "replace") + "\n")
+        for line in fasta_lines(records):
+            sys.stdout.write(line.decode("ascii", "replace"))
         return []
-    from modalities.dna import write_fasta
-
     return [write_fasta(records, out)]
 
 
@@ -243,13 +224,13 @@ def _run(args: argparse.Namespace) -> int:
                                   greedy=args.greedy, seed=args.seed, stop_bytes=args.stop.encode("ascii"),
                                   max_new_bytes=args.max_new_bytes)
     except (ValueError, UnicodeEncodeError) as exc:
-        raise CLIError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if args.threads is not None:
         if args.threads < 1:
-            raise CLIError("--threads must be >= 1")
+            raise UsageError("--threads must be >= 1")
         torch.set_num_threads(args.threads)
     if args.stream and args.out is None:
-        raise CLIError("--stream needs --out (stdout carries the streamed bytes)")
+        raise UsageError("--stream needs --out (stdout carries the streamed bytes)")
     generate_job(
         args.checkpoint, args.prompt, args.prompt_fasta, args.prompt_audio, args.num_samples, sampling,
         alphabet=None if args.alphabet.lower() == "all" else args.alphabet, out=args.out,

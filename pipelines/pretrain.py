@@ -25,31 +25,32 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from hnet_bio.atomic import atomic_write_json
 from hnet_bio.compilation import compile_byte_level, uncompile
-from pipelines import run_dir as rd
-from pipelines.distributed import DistEnv, any_rank, barrier, init_distributed, shutdown
-from pipelines.evaluation import evaluate_bpb
-from pipelines.metrics import (
+from pipelines.errors import UsageError
+from pipelines.training import run_dir as rd
+from pipelines.training.distributed import DistEnv, any_rank, barrier, init_distributed, shutdown
+from pipelines.training.evaluation import evaluate_bpb
+from pipelines.training.metrics import (
     MetricsLogger,
     Progress,
-    human_bytes,
     plot_run,
     throughput,
     training_flops_per_byte,
     truncate_metrics,
 )
-from pipelines.preemption import stop_on_signals
-from pipelines.schedule import WSDSchedule
-from pipelines.train_config import (
-    ConfigError,
+from pipelines.training.preemption import stop_on_signals
+from pipelines.training.schedule import WSDSchedule
+from pipelines.training.train_config import (
     PretrainConfig,
     apply_overrides,
     from_dict,
     load_config,
     valid_override_keys,
 )
-from pipelines.train_step import WindowBatches, train_step
-from pipelines.training_state import TrainingDiverged, TrainState, build_metadata, restore
+from pipelines.training.train_step import WindowBatches, train_step
+from pipelines.training.training_state import TrainingDiverged, TrainState, build_metadata, restore
+from pipelines.units import human_bytes
 
 CONFIG_FILE = "pretrain_config.json"
 
@@ -111,13 +112,13 @@ def _prepare_run_dir(cfg: PretrainConfig | None, out: Path, resume: bool,
     if resume:
         if cfg is None:
             if not saved.is_file():
-                raise ConfigError(f"cannot resume {out}: no {CONFIG_FILE} there")
+                raise UsageError(f"cannot resume {out}: no {CONFIG_FILE} there")
             cfg = from_dict(json.loads(saved.read_text()))
     elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"run directory {out} is not empty; use --resume {out} to continue it, "
+        raise UsageError(f"run directory {out} is not empty; use --resume {out} to continue it, "
                           "or choose another --out")
     if cfg is None:
-        raise ConfigError("no config given")
+        raise UsageError("no config given")
     if data is not None:
         spec = [os.fspath(d) for d in data] if isinstance(data, (list, tuple)) else os.fspath(data)
         cfg = apply_overrides(cfg, {"data.corpus": spec})
@@ -159,7 +160,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     if env.is_main:
         out.mkdir(parents=True, exist_ok=True)
         rd.remove_stale_temporaries(out)
-        rd.atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
+        atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
         if ckpt is not None:
             truncate_metrics(metrics_path, state.step)
         else:
@@ -289,7 +290,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         metrics_path=metrics_path, plot_path=(out / "loss.png") if (out / "loss.png").exists() else None,
         elapsed_s=elapsed, bytes_per_s=(state.train_bytes - bytes_at_start) / max(elapsed, 1e-9))
     if env.is_main:
-        rd.atomic_write_json(out / "summary.json", summary.to_json())
+        atomic_write_json(out / "summary.json", summary.to_json())
     if verbose:
         print(format_summary(summary), flush=True)
     return summary
@@ -344,55 +345,36 @@ def add_parser(subparsers: Any) -> None:
     group = p.add_argument_group("overrides (any recipe key)")
     for key in valid_override_keys():
         group.add_argument(f"--{key}", dest=f"override:{key}", metavar="VALUE", default=None)
-    p.set_defaults(func=_run)
-    _reject_unknown_overrides(p)
+    p.set_defaults(func=_run, explain_unknown=_explain_unknown)
 
 
-def _reject_unknown_overrides(p: argparse.ArgumentParser) -> None:
-    """Make ``--train.typo 1`` fail with the list of valid keys, not a bare "unrecognized arguments".
-
-    The subcommand parser hands unknown options back to the top-level parser; intercepting them
-    here keeps the better message local to this subcommand without touching cli.py.
-    """
-    parse_known = p.parse_known_args
-
-    def checked(args: Any = None, namespace: Any = None) -> Any:
-        ns, extras = parse_known(args, namespace)
-        bad = [a.split("=", 1)[0] for a in extras if a.startswith(("--train.", "--data.", "--model."))]
-        if bad:
-            p.error(f"unknown override {bad[0]}; valid keys: {', '.join(valid_override_keys())}")
-        return ns, extras
-
-    p.parse_known_args = checked  # type: ignore[method-assign]
+def _explain_unknown(extras: list[str]) -> str | None:
+    """Make ``--train.typo 1`` fail with the list of valid keys, not a bare "unrecognized arguments"."""
+    bad = [a.split("=", 1)[0] for a in extras if a.startswith(("--train.", "--data.", "--model."))]
+    if bad:
+        return f"unknown override {bad[0]}; valid keys: {', '.join(valid_override_keys())}"
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.cli import CLIError
-
     overrides = {k.split(":", 1)[1]: v for k, v in vars(args).items()
                  if k.startswith("override:") and v is not None}
     data = None
     if args.data:
         data = args.data[0] if len(args.data) == 1 else list(args.data)
-    try:
-        if args.resume:
-            if args.out and Path(args.out) != Path(args.resume):
-                raise ConfigError("--out and --resume name different directories; give just --resume RUN_DIR")
-            cfg = load_config(args.config, overrides) if args.config else None
-            if cfg is None and overrides:
-                saved = Path(args.resume) / CONFIG_FILE
-                if saved.is_file():
-                    cfg = apply_overrides(from_dict(json.loads(saved.read_text())), overrides)
-            out_dir, resume = args.resume, True
-        else:
-            if not args.config or not args.out:
-                raise ConfigError("give --config CONFIG and --out RUN_DIR (or --resume RUN_DIR)")
-            cfg = load_config(args.config, overrides)
-            out_dir, resume = args.out, False
-        pretrain(cfg, data, out_dir, resume=resume, stop_after=args.stop_after, verbose=not args.quiet)
-    except ConfigError as exc:
-        raise CLIError(str(exc)) from None
-    except TrainingDiverged as exc:
-        print(f"hnet-bio pretrain: error: {exc}", file=sys.stderr)
-        return 1
+    if args.resume:
+        if args.out and Path(args.out) != Path(args.resume):
+            raise UsageError("--out and --resume name different directories; give just --resume RUN_DIR")
+        cfg = load_config(args.config, overrides) if args.config else None
+        if cfg is None and overrides:
+            saved = Path(args.resume) / CONFIG_FILE
+            if saved.is_file():
+                cfg = apply_overrides(from_dict(json.loads(saved.read_text())), overrides)
+        out_dir, resume = args.resume, True
+    else:
+        if not args.config or not args.out:
+            raise UsageError("give --config CONFIG and --out RUN_DIR (or --resume RUN_DIR)")
+        cfg = load_config(args.config, overrides)
+        out_dir, resume = args.out, False
+    pretrain(cfg, data, out_dir, resume=resume, stop_after=args.stop_after, verbose=not args.quiet)
     return 0

@@ -1,4 +1,4 @@
-"""Our checkpoint directories: save_pretrained / from_pretrained round trips, metadata, errors."""
+"""Our checkpoint directories: save_pretrained / load_pretrained round trips, metadata, errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hnet_bio import CheckpointError, HNetConfig, HNetLM, IsotropicLM, build_model
-from hnet_bio.checkpoint import load_pretrained, read_metadata
+from hnet_bio.checkpoint import load_pretrained, read_metadata, save_pretrained
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -29,8 +29,8 @@ def perturbed(name: str) -> HNetLM | IsotropicLM:
 def test_round_trip_gives_identical_logits(tmp_path: Path, name: str) -> None:
     model = perturbed(name)
     meta = {"modality": "dna", "byte_convention": "ascii-upper", "train_bytes": 12345}
-    model.save_pretrained(tmp_path / "ckpt", metadata=meta)
-    loaded = type(model).from_pretrained(tmp_path / "ckpt")
+    save_pretrained(model, tmp_path / "ckpt", metadata=meta)
+    loaded, _ = load_pretrained(tmp_path / "ckpt", expected_class=type(model))
     assert type(loaded) is type(model)
     ids = torch.randint(0, 256, (2, 33))
     with torch.no_grad():
@@ -42,7 +42,7 @@ def test_round_trip_gives_identical_logits(tmp_path: Path, name: str) -> None:
 
 
 def test_bfloat16_load_keeps_fp32_residual(tmp_path: Path) -> None:
-    perturbed("tiny-2stage").save_pretrained(tmp_path, metadata={"modality": "audio", "sample_rate": 8000})
+    save_pretrained(perturbed("tiny-2stage"), tmp_path, metadata={"modality": "audio", "sample_rate": 8000})
     model, meta = load_pretrained(tmp_path, dtype=torch.bfloat16)
     assert meta["sample_rate"] == 8000
     assert model.embeddings.weight.dtype == torch.bfloat16
@@ -51,7 +51,7 @@ def test_bfloat16_load_keeps_fp32_residual(tmp_path: Path) -> None:
 
 
 def test_broken_directories_fail_with_one_line(tmp_path: Path) -> None:
-    perturbed("tiny-1stage").save_pretrained(tmp_path / "ok")
+    save_pretrained(perturbed("tiny-1stage"), tmp_path / "ok")
     weights = tmp_path / "ok" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
     for path in (tmp_path / "ok", tmp_path / "absent"):
@@ -60,13 +60,13 @@ def test_broken_directories_fail_with_one_line(tmp_path: Path) -> None:
         assert "\n" not in str(info.value)
     cfg = json.loads((tmp_path / "ok" / "config.json").read_text())
     cfg["d_model"][1] = 64
-    perturbed("tiny-1stage").save_pretrained(tmp_path / "shape")
+    save_pretrained(perturbed("tiny-1stage"), tmp_path / "shape")
     (tmp_path / "shape" / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="shape"):
         load_pretrained(tmp_path / "shape")
 
 
-def test_from_pretrained_refuses_the_other_model_class(tmp_path: Path) -> None:
-    perturbed("tiny-isotropic").save_pretrained(tmp_path / "iso")
+def test_load_pretrained_refuses_the_other_model_class(tmp_path: Path) -> None:
+    save_pretrained(perturbed("tiny-isotropic"), tmp_path / "iso")
     with pytest.raises(CheckpointError, match="holds a IsotropicLM, not a HNetLM"):
-        HNetLM.from_pretrained(tmp_path / "iso")
+        load_pretrained(tmp_path / "iso", expected_class=HNetLM)

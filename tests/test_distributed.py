@@ -14,9 +14,9 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from pipelines.distributed import DistEnv, init_distributed, shutdown
-from pipelines.metrics import read_metrics
-from pipelines.train_step import WindowBatches, forward_loss
+from pipelines.training.distributed import DistEnv, init_distributed, shutdown
+from pipelines.training.metrics import read_metrics
+from pipelines.training.train_step import WindowBatches, forward_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from hnet_bio import HNetConfig, HNetLM
+from hnet_bio.checkpoint import save_pretrained
 from pipelines.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -21,8 +22,8 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch.manual_seed(0)
     model = HNetLM(HNetConfig.from_json(CONFIGS / "tiny-2stage.json"))
     dna = {"modality": "dna", "byte_convention": "ascii-upper", "train_bytes": 0}
-    model.save_pretrained(root / "dna", dna)
-    model.save_pretrained(root / "audio", {"modality": "audio", "byte_convention": "mulaw-8bit",
+    save_pretrained(model, root / "dna", dna)
+    save_pretrained(model, root / "audio", {"modality": "audio", "byte_convention": "mulaw-8bit",
                                            "sample_rate": 8000, "train_bytes": 0})
     return {"dna": root / "dna", "audio": root / "audio"}
 

@@ -120,7 +120,7 @@ def test_fresh_state_from_single_byte_prefill() -> None:
 
 def test_bfloat16_step_tracks_forward() -> None:
     """bf16 (the released dtype) runs end to end; agreement is loose by nature of bf16."""
-    from hnet_bio.reference import cast_model
+    from hnet_bio.dtypes import cast_model
 
     model = tiny_model("tiny-1stage", torch.float32, [-1, 4])
     cast_model(model, torch.bfloat16)

@@ -16,12 +16,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from hnet_bio.atomic import atomic_write_json
 from pipelines import pretrain as pt
-from pipelines import run_dir as rd
-from pipelines import train_step as ts
 from pipelines.cli import main
-from pipelines.metrics import read_metrics
-from pipelines.train_config import PretrainConfig, TrainConfig, load_config
+from pipelines.training import run_dir as rd
+from pipelines.training import train_step as ts
+from pipelines.training.metrics import read_metrics
+from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -217,7 +218,7 @@ def test_rotation_keeps_last_k_and_best(tmp_path: Path) -> None:
     root = tmp_path / rd.CHECKPOINTS
     for step in (2, 4, 6, 8):
         (root / rd.step_dir_name(step)).mkdir(parents=True)
-        rd.atomic_write_json(root / rd.step_dir_name(step) / "trainer_state.json", {"step": step})
+        atomic_write_json(root / rd.step_dir_name(step) / "trainer_state.json", {"step": step})
     (root / ".tmp-step-00000010-1").mkdir()  # a torn save of a killed run
     rd.mark_best(tmp_path, 2)
     rd.rotate_checkpoints(tmp_path, keep_last=2, best_step=2)

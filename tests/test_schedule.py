@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from pipelines.schedule import WSDSchedule, wsd_factor
+from pipelines.training.schedule import WSDSchedule, wsd_factor
 
 
 @pytest.mark.parametrize("shape", ["linear", "cosine", "1-sqrt"])

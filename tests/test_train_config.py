@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.train_config import (
+from pipelines.training.train_config import (
     ConfigError,
     PretrainConfig,
     TrainConfig,

@@ -18,8 +18,8 @@ from typing import Any, TextIO
 import torch
 from tqdm import tqdm
 
-from modalities.atomic import atomic_write
-from pipelines.run_dir import atomic_write_text
+from hnet_bio.atomic import atomic_write, atomic_write_text
+from pipelines.units import human_bytes
 
 
 class MetricsLogger:
@@ -101,15 +101,6 @@ def plot_run(metrics_path: str | Path, png_path: str | Path, title: str = "") ->
     with atomic_write(png_path) as fh:
         fig.savefig(fh, format="png")
     return png_path
-
-
-def human_bytes(n: float) -> str:
-    """1234567 -> '1.23 MB' (decimal units, as in bytes/s)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
-        n /= 1000
-    return f"{n:.3g} TB"
 
 
 class Progress:

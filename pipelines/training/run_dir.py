@@ -29,42 +29,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from modalities.atomic import atomic_write
+from hnet_bio.atomic import fsync_dir
 
 CHECKPOINTS = "checkpoints"
 BEST = "best"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
-
-
-# --------------------------------------------------------------------------- atomic files
-
-def fsync_dir(path: Path) -> None:
-    """Persist a directory entry (a rename or a new file) on POSIX file systems."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    with atomic_write(path) as fh:
-        fh.write(data)
-    fsync_dir(Path(path).parent)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
 # --------------------------------------------------------------------------- RNG states

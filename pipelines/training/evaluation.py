@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from pipelines.distributed import DistEnv, all_reduce_sum
+from pipelines.training.distributed import DistEnv, all_reduce_sum
 
 
 def autocast_for(precision: str, device: torch.device) -> contextlib.AbstractContextManager:

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
-from pipelines.distributed import DistEnv, all_reduce_mean
-from pipelines.evaluation import autocast_for, split_window
+from pipelines.training.distributed import DistEnv, all_reduce_mean
+from pipelines.training.evaluation import autocast_for, split_window
 
 
 class WindowBatches(Sampler[list[int]]):

@@ -13,14 +13,15 @@ from typing import Any
 
 import torch
 
-from pipelines import run_dir as rd
-from pipelines.distributed import DistEnv
-from pipelines.train_config import PretrainConfig
+from pipelines.errors import JobFailed
+from pipelines.training import run_dir as rd
+from pipelines.training.distributed import DistEnv
+from pipelines.training.train_config import PretrainConfig
 
 STATE_VERSION = 1
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(JobFailed):
     """The loss or gradient norm became NaN/inf; the run stops and keeps its last checkpoint."""
 
 

@@ -9,6 +9,13 @@ A recipe file holds three sections::
 Every key is checked against the dataclass fields, so a typo fails at once with one line that
 lists the valid keys, before anything is written to the run directory. The resolved config (model
 inlined) is saved next to every checkpoint, which is what makes ``--resume`` self-contained.
+
+Why the type checking (``_coerce``) is written here rather than taken from a library: the values
+arrive both from YAML (typed) and from the command line (strings such as ``3e-3``, ``0.9,0.95``,
+``none``), and each failure must be one line naming the dotted key (``train.betas: expected 2
+values, got [0.9]``). pydantic would add a dependency whose errors are multi-line tables, and
+jsonargparse/OmegaConf would replace argparse and the recipe format; the dataclasses' own type
+hints plus this ~60-line coercion do the job with the exact messages and no new dependency.
 """
 
 from __future__ import annotations
@@ -25,10 +32,7 @@ from typing import Any, Union
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A recipe or override the user must fix; reported as one line by the CLI."""
-
+from hnet_bio.errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16")
 DECAY_SHAPES = ("linear", "cosine", "1-sqrt")
@@ -103,9 +107,6 @@ class PretrainConfig:
             if value is not None:
                 section[key] = value
         return d
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 # --------------------------------------------------------------------------- type checking
