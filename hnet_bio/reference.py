@@ -1,7 +1,7 @@
 """Load the released reference checkpoints (`cartesia-ai/hnet_*`: a config JSON + a `.pt` state_dict).
 
 The `.pt` files are pickles. We read them with `torch.load(weights_only=True)`, which only builds
-tensors and plain containers. The released pickles also hold omegaconf objects (REFERENCE.md e),
+tensors and plain containers. The released pickles also hold omegaconf objects (docs/checkpoints.md),
 which `weights_only` refuses; we then retry with an allow-list of just those omegaconf classes:
 the real ones if omegaconf is installed, otherwise inert stand-ins that merely record their state
 (the state_dict's tensors never depend on them). No code from the file runs either way.
@@ -128,7 +128,7 @@ def load_reference(
 ) -> HNetLM | IsotropicLM:
     """Build the model a reference config describes and load a reference `.pt` state_dict strictly.
 
-    Keys, shapes and names must match exactly (REFERENCE.md e); anything else is a one-line
+    Keys, shapes and names must match exactly (docs/checkpoints.md); anything else is a one-line
     CheckpointError naming the file. Returns the model in eval mode on CPU in `dtype`.
     """
     try:
