@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hnet_bio import checkpoint
 from hnet_bio.cache import HNetState, IsotropicState
 from hnet_bio.config import HNetConfig
 from hnet_bio.dc import ratio_loss
@@ -149,11 +148,17 @@ class _ByteLM(nn.Module):
         return flops_per_byte(self, seq_len, training)
 
     def save_pretrained(self, path: str | Path, metadata: dict | None = None) -> None:
-        checkpoint.save_pretrained(self, path, metadata)
+        # checkpoint.py builds models from this module, so this convenience back-edge is imported
+        # on call: a top-level import would be circular.
+        from hnet_bio.checkpoint import save_pretrained
+
+        save_pretrained(self, path, metadata)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, map_location: str | torch.device = "cpu") -> _ByteLM:
-        model, _ = checkpoint.load_pretrained(path, map_location=map_location)
+        from hnet_bio.checkpoint import load_pretrained  # on call: see save_pretrained
+
+        model, _ = load_pretrained(path, map_location=map_location)
         if not isinstance(model, cls):
             raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
         return model
