@@ -2,7 +2,10 @@
 
 Both decoders run greedy on the same model and prompt in one process, side by side, and must
 produce the same bytes (a correctness check on top of the timing). Prints a table; --out writes
-JSON. Example:
+JSON. Besides wall time it records the process's CPU time for prefill and steps (`*_cpu_*`),
+which other jobs on a shared machine disturb far less (with --threads 1 the two agree on an idle
+machine). Any tree can be timed with this script: PYTHONPATH decides which `hnet_bio` it imports.
+Example:
 
     .venv/bin/python benchmarks/generation_speed.py --config configs/small-2stage.json \\
         --prompt-len 512 --new-bytes 64 --threads 1
@@ -25,17 +28,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()
-def decode_with_steps(model, prompt: torch.Tensor, new: int) -> tuple[torch.Tensor, float, float]:
-    """prompt (B, P) -> generated (B, new), prefill seconds, decode seconds."""
-    t0 = time.perf_counter()
+def decode_with_steps(
+    model, prompt: torch.Tensor, new: int
+) -> tuple[torch.Tensor, float, float, tuple[float, float]]:
+    """prompt (B, P) -> generated (B, new), prefill seconds, decode seconds (wall, then CPU)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     logits, state = prefill(model, prompt)
     nxt = logits[:, -1].argmax(-1)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     out = [nxt]
     for _ in range(new - 1):
         nxt = step(model, nxt, state).argmax(-1)
         out.append(nxt)
-    return torch.stack(out, 1), t1 - t0, time.perf_counter() - t1
+    cpu = (c1 - c0, time.process_time() - c1)
+    return torch.stack(out, 1), t1 - t0, time.perf_counter() - t1, cpu
 
 
 @torch.no_grad()
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> dict:
     prompt = torch.randint(0, 256, (args.batch, args.prompt_len))
 
     decode_with_steps(model, prompt[:, :16], 4)  # warm-up
-    gen_step, t_prefill, t_steps = decode_with_steps(model, prompt, args.new_bytes)
+    gen_step, t_prefill, t_steps, (c_prefill, c_steps) = decode_with_steps(model, prompt, args.new_bytes)
     gen_full, t_full = decode_by_recomputing(model, prompt, args.new_bytes)
     n = args.batch * args.new_bytes
     result = {
@@ -75,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
         "dtype": args.dtype, "torch": torch.__version__, "machine": platform.machine(),
         "prefill_s": t_prefill, "prefill_bytes_per_s": args.batch * args.prompt_len / t_prefill,
         "step_bytes_per_s": n / (t_prefill + t_steps), "step_only_bytes_per_s": n / max(t_steps, 1e-9),
+        "prefill_cpu_s": c_prefill, "step_only_cpu_bytes_per_s": n / max(c_steps, 1e-9),
         "recompute_bytes_per_s": n / t_full, "same_bytes": bool(torch.equal(gen_step, gen_full)),
     }
     result["speedup"] = result["step_bytes_per_s"] / result["recompute_bytes_per_s"]
@@ -82,6 +89,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"prompt {args.prompt_len}, {args.new_bytes} new bytes, {args.threads} thread(s), {args.dtype}")
     print(f"  step decoding (incl. prefill): {result['step_bytes_per_s']:10.1f} bytes/s")
     print(f"  recompute full forward:        {result['recompute_bytes_per_s']:10.1f} bytes/s")
+    print(f"  CPU time: prefill {c_prefill * 1e3:.1f} ms, steps alone "
+          f"{result['step_only_cpu_bytes_per_s']:.1f} bytes/s")
     print(f"  speedup {result['speedup']:.1f}x; identical greedy bytes: {result['same_bytes']}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

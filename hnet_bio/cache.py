@@ -1,16 +1,12 @@
-"""Inference state: what each layer must remember so the next byte costs O(1) at byte level.
+"""Inference state containers, nested like the model, and moving rows in and out of them.
 
-One typed dataclass per kind of memory, nested like the model:
+Each module owns the state it needs for the next position and defines it beside its code:
+`MambaState` (layers/mamba2.py), `KVCache` (layers/attention.py), `RoutingState` and
+`DeChunkState` (dc.py). A module's `forward(..., return_state=True)` returns the state a prompt
+leaves behind and its `step(x, state)` advances it by one position. This file holds the two
+containers that nest them:
 
-- `MambaCache`: the last d_conv-1 raw conv inputs and the SSM state of one Mamba-2 layer.
-- `KVCache`: keys (rotary applied) and values of one attention layer, with the position each slot
-  holds. A sliding window w keeps a ring of w+1 slots (slot = position mod (w+1)), so memory is
-  O(w); global attention keeps slot = position and grows by doubling.
-- `IsotropicState`: the layer caches of one stack plus `length`, tokens seen at that level per row
-  (the next token's attention position).
-- `RoutingState`: the previous encoder vector the router compares against, and whether a row has
-  seen any token (the first token is always a boundary).
-- `DeChunkState`: the last EMA value zbar, repeated on bytes where the router does not fire.
+- `IsotropicState`: the per-block states of one stack plus `length`, positions seen per row.
 - `HNetState`: encoder / routing / inner level / dechunk / decoder for one level; the innermost
   level only has `main`.
 
@@ -26,74 +22,16 @@ from typing import Any, TypeVar
 
 import torch
 
+from hnet_bio.dc import DeChunkState, RoutingState
+from hnet_bio.layers.attention import KVCache
+
 T = TypeVar("T")
 
 
 @dataclass
-class MambaCache:
-    conv: torch.Tensor  # (B, conv_dim, d_conv-1) raw pre-conv inputs, newest last
-    ssm: torch.Tensor  # (B, H, P, N) in float32 (float64 for float64 models)
-
-
-@dataclass
-class KVCache:
-    k: torch.Tensor  # (B, S, H, d) rotary already applied
-    v: torch.Tensor  # (B, S, H, d)
-    pos: torch.Tensor  # (B, S) long: position of the key in each slot, -1 = empty
-    window: int  # -1 = global (slot = position, grows); w >= 0: ring of w+1 slots
-
-    @property
-    def capacity(self) -> int:
-        return self.k.shape[1]
-
-    def slots(self, positions: torch.Tensor) -> torch.Tensor:
-        """Slot index for each position (any shape)."""
-        return positions % self.capacity if self.window >= 0 else positions
-
-    def grow(self, capacity: int) -> None:
-        """Global caches only: make room for `capacity` slots (empty slots get pos -1)."""
-        extra = capacity - self.capacity
-        if extra <= 0:
-            return
-        b, _, h, d = self.k.shape
-        self.k = torch.cat([self.k, self.k.new_zeros(b, extra, h, d)], dim=1)
-        self.v = torch.cat([self.v, self.v.new_zeros(b, extra, h, d)], dim=1)
-        self.pos = torch.cat([self.pos, self.pos.new_full((b, extra), -1)], dim=1)
-
-    def write(self, k: torch.Tensor, v: torch.Tensor, positions: torch.Tensor) -> None:
-        """Store one new key/value per row: k, v (B, H, d) at positions (B,)."""
-        if self.window < 0 and int(positions.max()) >= self.capacity:
-            self.grow(max(2 * self.capacity, int(positions.max()) + 1))
-        rows = torch.arange(k.shape[0], device=k.device)
-        slot = self.slots(positions)
-        self.k[rows, slot] = k.to(self.k.dtype)
-        self.v[rows, slot] = v.to(self.v.dtype)
-        self.pos[rows, slot] = positions
-
-    def visible(self, positions: torch.Tensor) -> torch.Tensor:
-        """(B, S) bool: slots a query at `positions` (B,) may attend (causal, inside the window)."""
-        q = positions[:, None]
-        ok = (self.pos >= 0) & (self.pos <= q)
-        if self.window >= 0:
-            ok &= q - self.pos <= self.window
-        return ok
-
-
-@dataclass
 class IsotropicState:
-    layers: list[Any]  # MambaCache | KVCache per block, in order
-    length: torch.Tensor  # (B,) long: tokens seen at this level
-
-
-@dataclass
-class RoutingState:
-    last_hidden: torch.Tensor  # (B, D) encoder output at the previous token
-    has_seen: torch.Tensor  # (B,) bool
-
-
-@dataclass
-class DeChunkState:
-    last_value: torch.Tensor  # (B, D) zbar of the current chunk, float32 (float64)
+    layers: list[Any]  # MambaState | KVCache per block, in order
+    length: torch.Tensor  # (B,) long: positions seen at this level
 
 
 @dataclass
@@ -103,16 +41,6 @@ class HNetState:
     routing: RoutingState | None = None
     dechunk: DeChunkState | None = None
     decoder: IsotropicState | None = None
-
-    @property
-    def inner(self) -> HNetState | None:
-        return self.main if isinstance(self.main, HNetState) else None
-
-
-def batch_size(state: HNetState | IsotropicState) -> int:
-    while isinstance(state, HNetState):
-        state = state.main
-    return int(state.length.shape[0])
 
 
 def select_rows(state: T, rows: torch.Tensor) -> T:
@@ -128,7 +56,10 @@ def select_rows(state: T, rows: torch.Tensor) -> T:
 
 
 def put_rows(state: Any, rows: torch.Tensor, sub: Any) -> None:
-    """Write the rows of `sub` (a `select_rows` result, possibly advanced) back into `state`."""
+    """Write the rows of `sub` (a `select_rows` result, possibly advanced) back into `state`.
+
+    A global KV cache of the sub-state may have grown; both are brought to the same capacity first.
+    """
     if isinstance(state, KVCache):
         state.grow(sub.capacity)
         sub.grow(state.capacity)

@@ -6,6 +6,12 @@ Dechunk: an EMA over the chunk sequence, zbar_j = p_j z_j + (1 - p_j) zbar_{j-1}
 takes the value of the chunk it belongs to. The straight-through confidence c = max(p, 1 - p)
 multiplies by exactly 1 in the forward pass and routes gradient to the router in the backward pass.
 The ratio loss pulls the fraction of boundaries F (and mean probability G) towards 1/N.
+(Paper: Hwang, Wang, Gu 2025, arXiv 2507.07955, the dynamic chunking section.)
+
+Incremental decoding: `RoutingModule` and `DeChunkLayer` return the state a prompt leaves behind
+(`forward(..., return_state=True)`) and advance it one position at a time (`step`). Both paths
+share one definition of p (`RoutingModule.boundary_prob`, `routing_decision`) and of the EMA
+(`ema_terms`: the EMA is the SSD recurrence with input p z and log decay log(1 - p)).
 """
 
 from __future__ import annotations
@@ -26,7 +32,35 @@ P_CLAMP = 1e-4  # the dechunk EMA clamps p to [1e-4, 1 - 1e-4], as the reference
 class RoutingOutput:
     boundary_prob: torch.Tensor  # (B, L) float32, p_t
     boundary_mask: torch.Tensor  # (B, L) bool, p_t > 0.5 and valid
-    selected_probs: torch.Tensor  # (B, L, 1) confidence max(p, 1 - p)
+
+    @property
+    def selected_probs(self) -> torch.Tensor:
+        """(B, L, 1) confidence in the decision taken: p at boundaries, 1 - p elsewhere."""
+        p = self.boundary_prob
+        return torch.where(self.boundary_mask, p, 1 - p).unsqueeze(-1)
+
+
+@dataclass
+class RoutingState:
+    """What the router needs for the next position: the vector it compares against."""
+
+    last_hidden: torch.Tensor  # (B, D) encoder output at the previous position
+    has_seen: torch.Tensor  # (B,) bool: False before a row's first position (always a boundary)
+
+
+@dataclass
+class DeChunkState:
+    """The EMA value of the current chunk, repeated on positions where the router does not fire."""
+
+    last_value: torch.Tensor  # (B, D) zbar, float32 (float64 for float64 models)
+
+
+def last_valid(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """x (B, L, ...) -> (B, ...) at each row's last valid position (right padding)."""
+    if mask is None:
+        return x[:, -1]
+    idx = (mask.sum(-1) - 1).clamp(min=0)
+    return x[torch.arange(x.shape[0], device=x.device), idx]
 
 
 class RoutingModule(nn.Module):
@@ -48,19 +82,32 @@ class RoutingModule(nn.Module):
         k = F.normalize(wide(self.k_proj_layer(cur)), dim=-1)
         return ((1 - (q * k).sum(-1)) / 2).clamp(0.0, 1.0)
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> RoutingOutput:
+    def forward(
+        self, h: torch.Tensor, mask: torch.Tensor | None = None, return_state: bool = False
+    ) -> RoutingOutput | tuple[RoutingOutput, RoutingState]:
         # h (B, L, D); mask (B, L) valid positions of right-padded rows
         p = F.pad(self.boundary_prob(h[:, :-1], h[:, 1:]), (1, 0), value=1.0)  # (B, L)
-        return routing_decision(p, mask)
+        route = routing_decision(p, mask)
+        if not return_state:
+            return route
+        seen = torch.full(h.shape[:1], h.shape[1] > 0, device=h.device) if mask is None else mask.any(-1)
+        return route, RoutingState(last_valid(h, mask), seen)
+
+    def step(self, h: torch.Tensor, state: RoutingState) -> RoutingOutput:
+        """h (B, D), one new position per row -> the decision there, as (B,) tensors."""
+        p = self.boundary_prob(state.last_hidden.to(h.dtype), h)  # (B,)
+        p = torch.where(state.has_seen, p, torch.ones_like(p))
+        state.last_hidden = h
+        state.has_seen = torch.ones_like(state.has_seen)
+        return routing_decision(p)
 
 
 def routing_decision(p: torch.Tensor, mask: torch.Tensor | None = None) -> RoutingOutput:
-    """Turn probabilities (B, L) into the boundary mask and straight-through confidence."""
+    """Turn probabilities (B, L) into the boundary mask (p > 0.5 at valid positions)."""
     boundary = p > 0.5
     if mask is not None:
         boundary = boundary & mask
-    selected = torch.where(boundary, p, 1 - p).unsqueeze(-1)
-    return RoutingOutput(boundary_prob=p, boundary_mask=boundary, selected_probs=selected)
+    return RoutingOutput(boundary_prob=p, boundary_mask=boundary)
 
 
 class ChunkLayer(nn.Module):
@@ -81,19 +128,38 @@ class ChunkLayer(nn.Module):
         return chunks, chunk_mask, order
 
 
-def ema_scan(z: torch.Tensor, p: torch.Tensor, chunk_size: int = 64) -> torch.Tensor:
-    """zbar_j = p_j z_j + (1 - p_j) zbar_{j-1}, zbar_{-1} = 0, over dim 1.
+def ema_weight(boundary_prob: torch.Tensor) -> torch.Tensor:
+    """The EMA's p: the router's probability in >= float32, clamped away from 0 and 1."""
+    return wide(boundary_prob).clamp(P_CLAMP, 1 - P_CLAMP)
 
-    z (B, M, D), p (B, M) in (0, 1). Computed as a one-state SSD scan (log decay log(1 - p)),
-    so it is a few matrix products rather than a loop over M.
+
+def ema_terms(z: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """zbar_j = p_j z_j + (1 - p_j) zbar_{j-1} as an SSD recurrence (one head, N = 1, B = C = 1).
+
+    z (..., D), p (...) in (0, 1) -> input u = p z (..., D) and log decay a = log(1 - p) (...), in
+    float32 (float64 for float64 z). The parallel scan and the one-step update both use this.
+    """
+    pf = p.double() if z.dtype == torch.float64 else p.float()
+    return pf.unsqueeze(-1) * z.to(pf.dtype), torch.log1p(-pf)
+
+
+def ema_scan(z: torch.Tensor, p: torch.Tensor, chunk_size: int = 64) -> torch.Tensor:
+    """The EMA over dim 1 from zbar_{-1} = 0: z (B, M, D), p (B, M) -> zbar (B, M, D), wide dtype.
+
+    A one-state SSD scan, so it is a few matrix products rather than a loop over M.
     """
     b, m, _ = z.shape
-    pf = p.double() if z.dtype == torch.float64 else p.float()
-    u = (pf.unsqueeze(-1) * z.to(pf.dtype)).unsqueeze(2)  # (B, M, 1, D): one head, D channels
-    a = torch.log1p(-pf).unsqueeze(-1)  # (B, M, 1)
-    ones = torch.ones(b, m, 1, 1, dtype=pf.dtype, device=z.device)
-    y, _ = ssd_chunked(u, a, ones, ones, chunk_size)
+    u, a = ema_terms(z, p)  # (B, M, D), (B, M)
+    ones = torch.ones(b, m, 1, 1, dtype=u.dtype, device=z.device)
+    y, _ = ssd_chunked(u.unsqueeze(2), a.unsqueeze(-1), ones, ones, chunk_size)  # one head, D channels
     return y.squeeze(2)
+
+
+def ema_step(zbar: torch.Tensor, z: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """One EMA step: zbar (B, D) wide, z (B, D), p (B,) -> p z + (1 - p) zbar (B, D), the
+    recurrence `ema_scan` runs in parallel (same terms; exp(a) = 1 - p)."""
+    u, a = ema_terms(z, p)  # (B, D), (B,)
+    return torch.exp(a).unsqueeze(-1) * zbar + u
 
 
 class DeChunkLayer(nn.Module):
@@ -109,12 +175,37 @@ class DeChunkLayer(nn.Module):
         boundary_prob: torch.Tensor,
         boundary_mask: torch.Tensor,
         order: torch.Tensor,
-    ) -> torch.Tensor:
-        """z (B, M, D) inner output; boundary_prob/mask (B, L); order (B, M) -> (B, L, D)."""
-        p = wide(boundary_prob).clamp(P_CLAMP, 1 - P_CLAMP).gather(1, order)  # (B, M)
-        zbar = ema_scan(z, p, self.chunk_size).to(z.dtype)
+        return_state: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, DeChunkState]:
+        """z (B, M, D) inner output; boundary_prob/mask (B, L); order (B, M) -> (B, L, D).
+
+        return_state also returns each row's last EMA value (rows have at least one chunk).
+        """
+        p = ema_weight(boundary_prob).gather(1, order)  # (B, M)
+        zbar_wide = ema_scan(z, p, self.chunk_size)  # (B, M, D)
+        zbar = zbar_wide.to(z.dtype)
         idx = (boundary_mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, L): chunk of each byte
-        return zbar.gather(1, idx.unsqueeze(-1).expand(-1, -1, z.shape[-1]))
+        out = zbar.gather(1, idx.unsqueeze(-1).expand(-1, -1, z.shape[-1]))
+        if not return_state:
+            return out
+        chunks = boundary_mask.sum(-1, keepdim=True)  # (B, 1)
+        return out, DeChunkState(last_valid(zbar_wide, torch.arange(z.shape[1], device=z.device) < chunks))
+
+    def step(
+        self,
+        z: torch.Tensor | None,
+        boundary_prob: torch.Tensor,
+        boundary_mask: torch.Tensor,
+        state: DeChunkState,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        """One position per row -> (B, D) in `dtype`: the EMA advanced where boundary_mask (B,) is
+        set, the last value elsewhere. z (B, D) is the inner output (only read where the router
+        fired; None when no row fired), boundary_prob (B,) the router's p."""
+        if z is not None:
+            new = ema_step(state.last_value, z, ema_weight(boundary_prob))
+            state.last_value = torch.where(boundary_mask[:, None], new, state.last_value)
+        return state.last_value.to(dtype)
 
 
 class _StraightThrough(torch.autograd.Function):

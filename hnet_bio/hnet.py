@@ -3,15 +3,22 @@
 `HNet(config, level)` maps (B, L, D_in) to (B, L, D_in). Above the innermost level it returns,
 besides the hidden states, one `StageOutput` per routing stage (outermost first) with everything
 the boundary browser and embedding extraction need, so one forward serves them all.
+
+Incremental decoding: `forward(..., return_state=True)` also returns the `HNetState` a prompt
+leaves behind (each sub-module's own state, nested), and `step(h, state)` advances one byte per
+row. A step runs the inner level only for the rows whose router fires at that position
+(recursively, so a 2-stage model's innermost level runs only where both routers fire).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
+from hnet_bio.cache import HNetState, IsotropicState, put_rows, select_rows
 from hnet_bio.config import HNetConfig
 from hnet_bio.dc import ChunkLayer, DeChunkLayer, RoutingModule, straight_through
 from hnet_bio.dtypes import wide
@@ -69,26 +76,29 @@ class HNet(nn.Module):
         self.residual_proj.weight._no_reinit = True  # type: ignore[attr-defined]
 
     def forward(
-        self, h: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, list[StageOutput], InnerOutput]:
-        """h (B, L, D_in), mask (B, L) bool -> (B, L, D_in), stage outputs, innermost output."""
+        self, h: torch.Tensor, mask: torch.Tensor, return_state: bool = False
+    ) -> tuple[Any, ...]:
+        """h (B, L, D_in), mask (B, L) bool -> (B, L, D_in), stage outputs, innermost output
+        (and, with return_state, the `HNetState` after each row's last valid position)."""
         d_in = h.shape[-1]
-        if self.pad_dimension is not None:
-            h = torch.cat([h, self.pad_dimension.to(h.dtype).expand(*h.shape[:-1], -1)], dim=-1)
+        h = self._pad(h)
         if self.is_innermost:
-            h = self.main_network(h, mask)
-            return h[..., :d_in], [], InnerOutput(h, mask)
+            h, main = _call(self.main_network, return_state, h, mask)
+            out = (h[..., :d_in], [], InnerOutput(h, mask))
+            return (*out, HNetState(main)) if return_state else out
 
-        x = self.encoder(h, mask)  # (B, L, D)
+        x, encoder = _call(self.encoder, return_state, h, mask)  # (B, L, D)
         residual = self.residual_proj(
             wide(x).to(self.residual_proj.weight.dtype)
         )  # fp32, zero-initialised weight
-        route = self.routing_module(x, mask)
+        route, routing = _call(self.routing_module, return_state, x, mask)
         chunks, chunk_mask, order = self.chunk_layer(x, route.boundary_mask)  # (B, M, D)
-        inner, inner_stages, innermost = self.main_network(chunks, chunk_mask)
-        y = self.dechunk_layer(inner, route.boundary_prob, route.boundary_mask, order)  # (B, L, D)
+        inner, inner_stages, innermost, *main = self.main_network(chunks, chunk_mask, return_state)
+        y, dechunk = _call(
+            self.dechunk_layer, return_state, inner, route.boundary_prob, route.boundary_mask, order
+        )  # (B, L, D)
         y = (wide(y) * straight_through(route.selected_probs) + residual).to(x.dtype)
-        y = self.decoder(y, mask)
+        y, decoder = _call(self.decoder, return_state, y, mask)
         stage = StageOutput(
             boundary_prob=route.boundary_prob,
             boundary_mask=route.boundary_mask,
@@ -97,4 +107,50 @@ class HNet(nn.Module):
             hidden_states=x,
             chunk_mask=chunk_mask,
         )
-        return y[..., :d_in], [stage, *inner_stages], innermost
+        out = (y[..., :d_in], [stage, *inner_stages], innermost)
+        if not return_state:
+            return out
+        return (*out, HNetState(main[0], encoder, routing, dechunk, decoder))
+
+    def step(self, h: torch.Tensor, state: HNetState) -> torch.Tensor:
+        """h (B, D_in), one more byte (or chunk) per row -> (B, D_in), as `forward` gives there."""
+        d_in = h.shape[-1]
+        h = self._pad(h)
+        if self.is_innermost:
+            assert isinstance(state.main, IsotropicState)
+            return self.main_network.step(h, state.main)[..., :d_in]
+        assert state.encoder and state.routing and state.dechunk and state.decoder
+        x = self.encoder.step(h, state.encoder)  # (B, D)
+        residual = self.residual_proj(wide(x).to(self.residual_proj.weight.dtype))
+        route = self.routing_module.step(x, state.routing)  # (B,) tensors
+        z = self._step_inner(x, route.boundary_mask, state.main)
+        y = self.dechunk_layer.step(z, route.boundary_prob, route.boundary_mask, state.dechunk, x.dtype)
+        y = (wide(y) + residual).to(x.dtype)  # the straight-through factor is exactly 1 forward
+        return self.decoder.step(y, state.decoder)[..., :d_in]
+
+    def _step_inner(self, x: torch.Tensor, fired: torch.Tensor, state: Any) -> torch.Tensor | None:
+        """x (B, D) -> the inner level's output (B, D) for the rows that fired (zeros elsewhere,
+        which the dechunk step does not read), None if none did; only those rows' state advances."""
+        rows = fired.nonzero().squeeze(-1)
+        if rows.numel() == x.shape[0]:
+            return self.main_network.step(x, state)
+        if not rows.numel():
+            return None
+        sub = select_rows(state, rows)
+        z = torch.zeros_like(x)
+        z[rows] = self.main_network.step(x.index_select(0, rows), sub)
+        put_rows(state, rows, sub)
+        return z
+
+    def _pad(self, h: torch.Tensor) -> torch.Tensor:
+        """(..., D_in) -> (..., D): the learned pad_dimension appended when this level is wider."""
+        if self.pad_dimension is None:
+            return h
+        return torch.cat([h, self.pad_dimension.to(h.dtype).expand(*h.shape[:-1], -1)], dim=-1)
+
+
+def _call(module: nn.Module, return_state: bool, *args: Any) -> tuple[Any, Any]:
+    """module(*args) -> (output, its state or None): one code path for forward and prefill."""
+    if return_state:
+        return module(*args, return_state=True)
+    return module(*args), None

@@ -1,4 +1,4 @@
-"""Initialisation as the reference does it (REFERENCE.md section g).
+"""Initialisation as the reference code does it (goombalab/hnet, `HNetForCausalLM.init_weights`).
 
 Every Linear inside an encoder/decoder/main Isotropic gets N(0, 0.02), or N(0, 0.02/sqrt(n_res))
 for the residual-writing projections (out_proj, fc2), where n_res is the number of residual

@@ -2,7 +2,9 @@
 
 Both take bytes (B, L) and return an `LMOutput` with logits, next-byte loss in nats and bits per
 byte, the ratio loss, and (for HNetLM) one `StageOutput` per routing stage. Rows may be
-right-padded; `mask` marks the valid prefix of each row.
+right-padded; `mask` marks the valid prefix of each row. `forward(..., return_state=True)` also
+returns the decoding state after each row's prompt (`LMOutput.state`), and `step(byte, state)`
+continues from it one byte at a time (see docs/generation.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hnet_bio.cache import HNetState, IsotropicState
 from hnet_bio.config import HNetConfig
 from hnet_bio.dc import ratio_loss
 from hnet_bio.dtypes import wide
@@ -36,6 +39,7 @@ class LMOutput:
     ratio_losses: list[torch.Tensor] = field(default_factory=list)
     stages: list[StageOutput] = field(default_factory=list)
     inner: InnerOutput | None = None
+    state: HNetState | IsotropicState | None = None  # with return_state: where each row stopped
 
     @property
     def bits_per_byte(self) -> torch.Tensor | None:
@@ -94,11 +98,13 @@ class _ByteLM(nn.Module):
         input_ids: torch.Tensor,
         mask: torch.Tensor | None = None,
         targets: torch.Tensor | None = None,
+        return_state: bool = False,
     ) -> LMOutput:
-        """input_ids (B, L) bytes; mask (B, L) valid prefix; targets (B, L) next bytes, -100 = ignore."""
+        """input_ids (B, L) bytes; mask (B, L) valid prefix; targets (B, L) next bytes, -100 = ignore.
+        return_state: also keep what decoding the next byte of each row needs (`out.state`)."""
         mask = check_mask(input_ids, mask)
         h = self.embeddings(input_ids.long())  # (B, L, D0)
-        out = self._run(h, mask)
+        out = self._run(h, mask, return_state)
         out.logits = wide(self.lm_head(out.last_hidden))  # (B, L, V)
         if targets is not None:
             out.ce_loss = cross_entropy(out.logits, targets, mask)
@@ -116,7 +122,12 @@ class _ByteLM(nn.Module):
             out.loss = out.ce_loss + out.ratio_loss
         return out
 
-    def _run(self, h: torch.Tensor, mask: torch.Tensor) -> LMOutput:
+    def step(self, byte: torch.Tensor, state: HNetState | IsotropicState) -> torch.Tensor:
+        """byte (B,) the next byte of every row -> logits (B, V) for the byte after it; advances state."""
+        h = self.embeddings(byte.long())  # (B, D0)
+        return wide(self.lm_head(self.backbone.step(h, state)))
+
+    def _run(self, h: torch.Tensor, mask: torch.Tensor, return_state: bool) -> LMOutput:
         raise NotImplementedError
 
     # ---- bookkeeping --------------------------------------------------------------------
@@ -149,9 +160,11 @@ class HNetLM(_ByteLM):
         super().init_weights(std)
         init_hnet(self.backbone, 0, std)
 
-    def _run(self, h: torch.Tensor, mask: torch.Tensor) -> LMOutput:
-        last, stages, inner = self.backbone(h, mask)
-        return LMOutput(logits=last, last_hidden=last, mask=mask, stages=stages, inner=inner)
+    def _run(self, h: torch.Tensor, mask: torch.Tensor, return_state: bool) -> LMOutput:
+        last, stages, inner, *state = self.backbone(h, mask, return_state)
+        out = LMOutput(logits=last, last_hidden=last, mask=mask, stages=stages, inner=inner)
+        out.state = state[0] if state else None
+        return out
 
 
 class IsotropicLM(_ByteLM):
@@ -168,9 +181,12 @@ class IsotropicLM(_ByteLM):
         super().init_weights(std)
         init_isotropic(self.backbone, max(1, self.backbone.height), std)
 
-    def _run(self, h: torch.Tensor, mask: torch.Tensor) -> LMOutput:
-        last = self.backbone(h, mask)
-        return LMOutput(logits=last, last_hidden=last, mask=mask, inner=InnerOutput(last, mask))
+    def _run(self, h: torch.Tensor, mask: torch.Tensor, return_state: bool) -> LMOutput:
+        if return_state:
+            last, state = self.backbone(h, mask, return_state=True)
+        else:
+            last, state = self.backbone(h, mask), None
+        return LMOutput(logits=last, last_hidden=last, mask=mask, inner=InnerOutput(last, mask), state=state)
 
 
 def build_model(config: HNetConfig) -> HNetLM | IsotropicLM:

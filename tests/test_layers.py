@@ -127,8 +127,8 @@ def test_mamba2_state_continuation_equals_one_pass() -> None:
     m = Mamba2(16, d_state=8, headdim=8, chunk_size=4).double()
     u = torch.randn(3, 19, 16, dtype=torch.float64)
     full = m(u)
-    first, conv, ssm = m(u[:, :9], return_state=True)
-    second = m(u[:, 9:], conv_state=conv, ssm_state=ssm)
+    first, state = m(u[:, :9], return_state=True)
+    second = m(u[:, 9:], conv_state=state.conv, ssm_state=state.ssm)
     torch.testing.assert_close(torch.cat([first, second], 1), full, rtol=1e-10, atol=1e-10)
 
 

@@ -2,6 +2,9 @@
 
 m = Mamba-2, M = Mamba-2 + SwiGLU, t = attention, T = attention + SwiGLU. The residual stream is
 kept in float32 (the reference's residual_in_fp32) and every Isotropic ends with its own RMSNorm.
+
+Incremental decoding: blocks and stacks hold no state of their own; `forward(..., return_state=True)`
+collects their mixers' states into an `IsotropicState`, and `step` passes it back to the mixers.
 """
 
 from __future__ import annotations
@@ -9,10 +12,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hnet_bio.cache import IsotropicState
 from hnet_bio.config import LAYOUT_TOKEN, HNetConfig
 from hnet_bio.dtypes import wide
-from hnet_bio.layers.attention import CausalMHA
-from hnet_bio.layers.mamba2 import Mamba2
+from hnet_bio.layers.attention import CausalMHA, KVCache
+from hnet_bio.layers.mamba2 import Mamba2, MambaState
 from hnet_bio.layers.mlp import SwiGLU
 from hnet_bio.layers.norm import RMSNorm
 
@@ -38,7 +42,7 @@ class Block(nn.Module):
         self.norm1 = RMSNorm(d, eps)
         if kind in "mM":
             ssm = config.ssm_cfg
-            self.mixer: nn.Module = Mamba2(
+            self.mixer: Mamba2 | CausalMHA = Mamba2(
                 d,
                 d_state=ssm.d_state,
                 d_conv=ssm.d_conv,
@@ -60,16 +64,36 @@ class Block(nn.Module):
             self.mlp = None
 
     def forward(
-        self, h: torch.Tensor, residual: torch.Tensor | None, mask: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """h (B, L, D) in the compute dtype, residual (B, L, D) fp32 or None -> (h, residual)."""
+        self,
+        h: torch.Tensor,
+        residual: torch.Tensor | None,
+        mask: torch.Tensor | None = None,
+        return_state: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, MambaState | KVCache]:
+        """h (B, L, D) in the compute dtype, residual (B, L, D) fp32 or None -> (h, residual)
+        (and the mixer's state with return_state)."""
         residual = wide(h) if residual is None else residual + wide(h)
-        h = self.norm1(residual, out_dtype=h.dtype)
-        h = self.mixer(h, mask=mask) if isinstance(self.mixer, Mamba2) else self.mixer(h)
-        if self.mlp is not None:
-            residual = residual + wide(h)
-            h = self.mlp(self.norm2(residual, out_dtype=h.dtype))
-        return h, residual
+        x = self.norm1(residual, out_dtype=h.dtype)
+        if return_state:
+            x, state = self.mixer(x, mask=mask, return_state=True)
+        else:
+            x = self.mixer(x, mask=mask)
+        h, residual = self._mlp(x, residual)
+        return (h, residual, state) if return_state else (h, residual)
+
+    def step(
+        self, h: torch.Tensor, residual: torch.Tensor | None, state: MambaState | KVCache
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` for one position per row: h (B, D), residual (B, D) fp32 or None."""
+        residual = wide(h) if residual is None else residual + wide(h)
+        x = self.mixer.step(self.norm1(residual, out_dtype=h.dtype), state)  # type: ignore[arg-type]
+        return self._mlp(x, residual)
+
+    def _mlp(self, h: torch.Tensor, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.mlp is None:
+            return h, residual
+        residual = residual + wide(h)
+        return self.mlp(self.norm2(residual, out_dtype=h.dtype)), residual
 
 
 class Isotropic(nn.Module):
@@ -82,9 +106,33 @@ class Isotropic(nn.Module):
         self.layers = nn.ModuleList(Block(kind, config, level) for kind in parse_layout(layout))
         self.rmsnorm = RMSNorm(config.d_model[level], config.hnet_bio.norm_eps)
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, h: torch.Tensor, mask: torch.Tensor | None = None, return_state: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, IsotropicState]:
+        """h (B, L, D), mask (B, L) valid prefix -> (B, L, D) (and the state after each row's end)."""
         residual = None
+        states: list[MambaState | KVCache] = []
         for layer in self.layers:
-            h, residual = layer(h, residual, mask)
+            if return_state:
+                h, residual, state = layer(h, residual, mask, return_state=True)
+                states.append(state)
+            else:
+                h, residual = layer(h, residual, mask)
+        out = self._final(h, residual)
+        if not return_state:
+            return out
+        b, l = h.shape[:2]
+        length = torch.full((b,), l, device=h.device) if mask is None else mask.sum(-1)
+        return out, IsotropicState(states, length)
+
+    def step(self, h: torch.Tensor, state: IsotropicState) -> torch.Tensor:
+        """h (B, D), one more position per row -> (B, D)."""
+        residual = None
+        for layer, layer_state in zip(self.layers, state.layers):
+            h, residual = layer.step(h, residual, layer_state)
+        state.length = state.length + 1
+        return self._final(h, residual)
+
+    def _final(self, h: torch.Tensor, residual: torch.Tensor | None) -> torch.Tensor:
         final = wide(h) if residual is None else residual + wide(h)
         return self.rmsnorm(final, out_dtype=h.dtype)

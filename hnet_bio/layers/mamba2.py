@@ -3,11 +3,15 @@
 in_proj packs [z (d_inner) | x (d_inner) | B (g*n) | C (g*n) | dt (heads)]; x, B, C go through a
 causal depthwise conv + SiLU; dt = softplus(dt + dt_bias); A = -exp(A_log); the scan is
 `ssd_chunked` (or mamba_ssm's kernel on GPU); then y + D*x, gated RMSNorm with z, out_proj.
+
+Incremental decoding: `forward(u, mask, return_state=True)` also returns the `MambaState` a prompt
+leaves behind, and `step(u, state)` runs the same recurrence for one token per row (`ssd_step`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -16,7 +20,15 @@ from torch import nn
 from hnet_bio import kernels
 from hnet_bio.dtypes import wide
 from hnet_bio.layers.norm import RMSNormGated
-from hnet_bio.layers.ssd import ssd_chunked
+from hnet_bio.layers.ssd import ssd_chunked, ssd_step
+
+
+@dataclass
+class MambaState:
+    """What the next token needs: the causal conv's input window and the SSM state."""
+
+    conv: torch.Tensor  # (B, conv_dim, d_conv-1) raw pre-conv inputs, newest last
+    ssm: torch.Tensor  # (B, H, P, N) in float32 (float64 for float64 models)
 
 
 class Mamba2(nn.Module):
@@ -69,13 +81,13 @@ class Mamba2(nn.Module):
         conv_state: torch.Tensor | None = None,
         ssm_state: torch.Tensor | None = None,
         return_state: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> torch.Tensor | tuple[torch.Tensor, MambaState]:
         """u (B, L, D) -> (B, L, D).
 
         mask (B, L) marks valid positions of right-padded rows: dt is zeroed after them, so the final
         SSM state equals the state at each row's last valid byte (outputs at valid positions do not
         depend on the padding anyway, the layer being causal). conv_state (B, conv_dim, d_conv-1) and
-        ssm_state (B, H, P, N) continue from a cache; return_state also returns the new ones.
+        ssm_state (B, H, P, N) continue from a cache; return_state also returns the new `MambaState`.
         """
         bsz, seqlen, _ = u.shape
         z, xbc, dt = self.split_projection(self.in_proj(u))
@@ -110,8 +122,25 @@ class Mamba2(nn.Module):
         out = self.out_proj(self.norm(y.reshape(bsz, seqlen, self.d_inner), z))
         if not return_state:
             return out
-        new_conv = self._conv_tail(padded, mask)
-        return out, new_conv, final
+        return out, MambaState(self._conv_tail(padded, mask), final)
+
+    def step(self, u: torch.Tensor, state: MambaState) -> torch.Tensor:
+        """u (B, D) -> (B, D): one token of the recurrence `forward` computes in parallel."""
+        b = u.shape[0]
+        z, xbc, dt = self.split_projection(self.in_proj(u))
+        window = torch.cat([state.conv.to(xbc.dtype), xbc.unsqueeze(-1)], dim=-1)  # (B, conv_dim, d_conv)
+        state.conv = window[..., 1:]
+        conv = (window * self.conv1d.weight.squeeze(1)).sum(-1) + self.conv1d.bias
+        x, B, C = self.split_xbc(F.silu(conv))
+        dt = F.softplus(wide(dt) + wide(self.dt_bias))  # (B, H)
+        A = -torch.exp(wide(self.A_log))  # (H,)
+        rep = self.nheads // self.ngroups
+        xh = x.view(b, self.nheads, self.headdim)
+        Bh = B.view(b, self.ngroups, self.d_state).repeat_interleave(rep, 1).to(dt.dtype)  # (B, H, N)
+        Ch = C.view(b, self.ngroups, self.d_state).repeat_interleave(rep, 1).to(dt.dtype)
+        state.ssm = ssd_step(state.ssm.to(dt.dtype), wide(xh) * dt[..., None], dt * A, Bh)
+        y = torch.einsum("bhpn,bhn->bhp", state.ssm, Ch).to(x.dtype) + xh * self.D.to(x.dtype)[:, None]
+        return self.out_proj(self.norm(y.reshape(b, self.d_inner), z))
 
     def _conv_tail(self, padded: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """The last d_conv-1 raw conv inputs before each row's end (its last valid position)."""
@@ -122,10 +151,3 @@ class Mamba2(nn.Module):
         # position of the last valid input in `padded` is (k - 1) + length; take k inputs ending there
         idx = lengths[:, None] + torch.arange(k, device=padded.device)[None]  # (B, k)
         return padded.gather(-1, idx[:, None, :].expand(-1, padded.shape[1], -1))
-
-    def allocate_state(
-        self, batch: int, dtype: torch.dtype = torch.float32, device: torch.device | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        conv = torch.zeros(batch, self.conv_dim, self.d_conv - 1, dtype=dtype, device=device)
-        ssm = torch.zeros(batch, self.nheads, self.headdim, self.d_state, dtype=torch.float32, device=device)
-        return conv, ssm

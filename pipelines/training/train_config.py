@@ -47,7 +47,7 @@ class TrainConfig:
     grad_accum: int = 1  # micro-steps per optimizer step
     max_steps: int = 1000  # optimizer steps; ignored when byte_budget is set
     byte_budget: int | None = None  # total training bytes (all ranks); sets max_steps when given
-    lr: float = 2e-3  # peak learning rate of the stage-0 group (times its lr_multiplier)
+    lr: float = 2e-3  # peak learning rate of the level-0 groups (times their lr_multiplier)
     min_lr_ratio: float = 0.1  # final lr = lr * min_lr_ratio at the end of the decay phase
     warmup_steps: int | None = None  # overrides warmup_fraction when given
     warmup_fraction: float = 0.05
@@ -74,7 +74,7 @@ class TrainConfig:
     # Model overrides: applied to the model config's "hnet_bio" section.
     target_ratio: list[float] | None = None  # N per non-innermost stage
     ratio_loss_weight: float | None = None
-    lr_multiplier: list[float] | None = None  # one per stage
+    lr_multiplier: list[float] | None = None  # one per level (d_model entry), outermost first
 
 
 @dataclass
