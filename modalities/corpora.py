@@ -19,7 +19,7 @@ import numpy as np
 from modalities.audio import AUDIO_SUFFIXES, DEFAULT_SAMPLE_RATE, encode_file
 from modalities.cache import cached_source
 from modalities.errors import CorpusError, MissingInputError
-from modalities.seqio import SEQUENCE_SUFFIXES, Header, sequence_events
+from modalities.seqio import COMPRESSED_SUFFIXES, SEQUENCE_SUFFIXES, Header, sequence_events
 from modalities.splits import Unit, split_units
 
 _REF = "pkgs/ragout-examples/usr/share/doc/ragout/examples"
@@ -222,7 +222,7 @@ def _expand_paths(spec: str | os.PathLike[str] | list[Any] | tuple[Any, ...]) ->
 
 
 def _is_data_file(f: Path) -> bool:
-    suffixes = [s.lower() for s in f.suffixes if s.lower() not in (".gz", ".bgz")]
+    suffixes = [s.lower() for s in f.suffixes if s.lower() not in COMPRESSED_SUFFIXES]
     return bool(suffixes) and (suffixes[-1] in SEQUENCE_SUFFIXES or suffixes[-1] in AUDIO_SUFFIXES)
 
 

@@ -77,7 +77,7 @@ def read_sequence(
     p = check_file(path)
     reg = parse_region(region) if isinstance(region, str) else region
     seq: bytes | None = None
-    if sequence_format(p) == "fasta" and compression(p) != "gzip" and _starts_with_header(p):
+    if sequence_format(p) == "fasta" and compression(p) in ("none", "bgzf") and _starts_with_header(p):
         seq = _read_with_faidx(p, reg)
     if seq is None:
         seq = _read_by_streaming(p, reg)
