@@ -75,7 +75,10 @@ def read_sequence(
     other formats and plain gzip are streamed once. A ``-`` strand returns the reverse complement.
     """
     p = check_file(path)
-    reg = parse_region(region) if isinstance(region, str) else region
+    try:
+        reg = parse_region(region) if isinstance(region, str) else region
+    except RegionError as exc:  # name the file the region was meant for
+        raise RegionError(p, exc.problem) from None
     seq: bytes | None = None
     if sequence_format(p) == "fasta" and compression(p) in ("none", "bgzf") and _starts_with_header(p):
         seq = _read_with_faidx(p, reg)
