@@ -96,11 +96,21 @@ def read_sequence(
 
 
 def _starts_with_header(p: Path) -> bool:
-    """Cheap sniff so a header-less file gets the streaming parser's precise error, not pyfaidx's."""
+    """Cheap sniff so a header-less file gets the streaming parser's precise error, not pyfaidx's.
+
+    A plain file whose last line has no newline is left to the streaming parser too: pyfaidx 0.9
+    then misses a short line just before it (``>r\nAAA\nA\nA`` reads as 4 bases, not 5).
+    """
     from modalities.seqio import open_binary
 
     with open_binary(p) as fh:
-        return fh.read(4096).lstrip()[:1] == b">"
+        if fh.read(4096).lstrip()[:1] != b">":
+            return False
+    if compression(p) == "none":
+        with open(p, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+    return True
 
 
 def _index_paths(p: Path) -> tuple[str, str]:
@@ -134,7 +144,9 @@ def _read_with_faidx(p: Path, reg: Region | None) -> bytes | None:
         name = _pick_record(p, names, reg)
         length = len(fa[name])
         start, end = (0, length) if reg is None else reg.resolve(length, p)
-        return str(fa[name][start:end]).encode("ascii") if end > start else b""
+        seq = str(fa[name][start:end]).encode("ascii") if end > start else b""
+    # pyfaidx trusts the first line's width; a ragged record it failed to notice reads short.
+    return seq if len(seq) == end - start else None
 
 
 def _pick_record(p: Path, names: list[str], reg: Region | None) -> str:
