@@ -163,7 +163,8 @@ def test_few_records_give_their_tails_not_one_whole_record() -> None:
 def test_tail_lengthened_to_one_window_only_when_it_fits() -> None:
     one = [Unit("g", "/g.fa", "b", 0, 3_000)]  # 5% = 150 bytes < one 1,025-byte window
     ev = split_units(one, "eval", tail_when_few=True, min_eval_bytes=1025)
-    assert [u.length for u in ev] == [1025] and split_units(one, "train", min_eval_bytes=1025)[0].length == 1975
+    assert [u.length for u in ev] == [1025]
+    assert split_units(one, "train", min_eval_bytes=1025)[0].length == 1975
     small = [Unit("g", "/g.fa", "b", 0, 2_000)]  # lengthening would leave less than a window to train
     assert split_units(small, "eval", tail_when_few=True, min_eval_bytes=1025)[0].length == 100
     header_only = [Unit("e", "/e.fa", "b", 0, 0)]
@@ -174,7 +175,7 @@ def test_audio_rate_defaults_to_the_files_own_when_they_agree(tmp_path: Path) ->
     import soundfile as sf
 
     speech = DATA / "speech_allison_3s.wav"
-    wave, rate = sf.read(speech, dtype="float32")
+    wave, _ = sf.read(speech, dtype="float32")
     up = tmp_path / "speech16k.wav"
     sf.write(up, np.repeat(wave, 2), 16000, subtype="PCM_16")
     same = open_corpus([speech, DATA / "music_cold_day_3s.wav"], "all")
