@@ -45,6 +45,9 @@ def load_audio(
         raise AudioFormatError(p, f"unreadable audio ({exc})") from None
     if data.shape[0] == 0:
         raise AudioFormatError(p, "audio file contains no samples")
+    bad = int(np.count_nonzero(~np.isfinite(data)))
+    if bad:  # a float file can hold NaN/inf, which mu-law would silently turn into full-scale codes
+        raise AudioFormatError(p, f"{bad} sample(s) are NaN or infinite (a corrupt floating-point file?)")
     wave = data.mean(axis=1, dtype=np.float32)  # (T,)
     rate = int(native)
     if sample_rate is not None and sample_rate != rate:

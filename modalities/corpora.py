@@ -218,7 +218,7 @@ def _expand_paths(
                 raise CorpusError(p, "directory holds no sequence or audio files "
                                      f"(looked for {', '.join(sorted(SEQUENCE_SUFFIXES | AUDIO_SUFFIXES))}, "
                                      "optionally compressed .gz/.xz/.bz2)")
-            if skipped is not None:
+            if skipped is not None:  # the caller keeps a count and the first few names
                 skipped.extend(str(f) for f in every if not _is_data_file(f) and not _is_index(f))
             paths.extend(found)
         elif p.is_file():
@@ -285,7 +285,8 @@ def open_corpus(
             raise CorpusError(files[0], "cannot mix audio and sequence files in one corpus")
         modality, name = kinds.pop(), ",".join(str(f) for f in files)
         given = [os.fspath(x) for x in spec] if isinstance(spec, (list, tuple)) else os.fspath(spec)
-        source = {"given": given, "files": [str(f) for f in files], "skipped": skipped}
+        source = {"given": given, "files": [str(f) for f in files], "skipped": skipped[:20],
+                  "skipped_count": len(skipped)}
         rate = DEFAULT_SAMPLE_RATE
         if modality == "audio":
             rates = native_rates(files)

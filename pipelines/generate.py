@@ -90,7 +90,11 @@ def read_prompt(
 def _which_record(path: Path, region: str | None) -> str:
     """'record chrT' or 'region chrT:5-9' for messages (a single-record file names its record)."""
     if region:
-        return f"region {region!r}"
+        from modalities.regions import parse_region
+
+        reg = parse_region(region)
+        whole = reg.start0 == 0 and reg.end0 is None
+        return f"record {reg.chrom!r}" if whole else f"region {region!r}"
     from modalities.dna import iter_records
 
     first = next(iter_records(path), None)

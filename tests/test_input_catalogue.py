@@ -56,6 +56,17 @@ def wav(samples: int, rate: int = 8000, channels: int = 1, subtype: str = "PCM_1
     return buf.getvalue()
 
 
+def wav_with_nan() -> bytes:
+    """A float WAV with one NaN sample (soundfile reads it back as NaN)."""
+    import io
+
+    x = np.zeros(800, dtype=np.float32)
+    x[400] = np.nan
+    buf = io.BytesIO()
+    sf.write(buf, x, 8000, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
+
+
 def genome(n: int, name: str = "g") -> bytes:
     """A one-record FASTA of the first ``n`` real E. coli bases, 60 per line."""
     seq = b"".join(ECOLI.split(b"\n")[1:])[:n]
@@ -180,7 +191,7 @@ BAD: list[Case] = [
     C("region-zero-start", {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{D}/x.fa:g:0-10"),
       r"start must be >= 1"),
     C("prompt-record-of-length-0", {"x.fa": b">empty\n>full\nACGT\n"},
-      gen("dna", "--prompt-fasta", f"{D}/x.fa:empty"), r"region 'empty' is empty \(0 bases\)"),
+      gen("dna", "--prompt-fasta", f"{D}/x.fa:empty"), r"record 'empty' is empty \(0 bases\)"),
     C("prompt-only-record-empty", {"x.fa": b">nothing_here\n"}, gen("dna", "--prompt-fasta", f"{D}/x.fa"),
       r"record 'nothing_here' is empty \(0 bases\)"),
     C("prompt-needs-region", {"x.fa": genome(50, "a") + genome(50, "b")},
@@ -190,6 +201,7 @@ BAD: list[Case] = [
     C("wav-is-text", {"x.wav": b"this is not audio\n" * 20}, data_info("x.wav"), r"unreadable audio"),
     C("wav-header-cut", {"x.wav": SPEECH[:30]}, data_info("x.wav"), r"unreadable audio"),
     C("wav-no-samples", {"x.wav": wav(0)}, data_info("x.wav"), r"contains no samples"),
+    C("wav-float-nan", {"x.wav": wav_with_nan()}, data_info("x.wav"), r"1 sample\(s\) are NaN or infinite"),
     C("pretrain-10ms-wav", {"x.wav": wav(80)}, pretrain(f"{D}/x.wav"),
       r"too small to train on: .*80 bytes \(0\.01 s at 8000 Hz\)"),
     C("prompt-audio-unreadable", {"x.wav": b"RIFF....WAVE"},

@@ -118,10 +118,10 @@ def describe_data(train: Corpus, held: Corpus, window: int) -> list[str]:
             lines.append(f"data: audio at {train.sample_rate} Hz ({how})")
         if "corpus" not in src and files:
             lines.append(f"data: included audio files by folder: {_by_folder(files)}")
-    skipped = src.get("skipped") or []
-    if skipped:
-        shown = ", ".join(Path(s).name for s in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
-        lines.append(f"data: skipped {len(skipped)} file(s) that are neither sequence nor audio: {shown}")
+    skipped, n_skipped = src.get("skipped") or [], int(src.get("skipped_count") or 0)
+    if n_skipped:
+        shown = ", ".join(Path(s).name for s in skipped[:3]) + (", ..." if n_skipped > 3 else "")
+        lines.append(f"data: skipped {n_skipped} file(s) that are neither sequence nor audio: {shown}")
     return lines
 
 
