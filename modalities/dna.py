@@ -18,7 +18,7 @@ import numpy as np
 
 from hnet_bio.atomic import atomic_write
 from modalities.annotations import Feature, read_annotations
-from modalities.errors import FastaFormatError, RegionError
+from modalities.errors import RegionError
 from modalities.iupac import LETTERS, complement_table, reverse_complement
 from modalities.regions import Region, parse_region, read_bed
 from modalities.seqio import Header, check_file, compression, sequence_events, sequence_format
@@ -82,12 +82,10 @@ def read_sequence(
     seq: bytes | None = None
     if sequence_format(p) == "fasta" and compression(p) in ("none", "bgzf") and _starts_with_header(p):
         seq = _read_with_faidx(p, reg)
-    if seq is None:
+    if seq is None or seq.translate(None, LETTERS):
+        # pyfaidx could not index it, or read something that is not a base (a ';' comment line
+        # counts as sequence to it): the streaming parser reads it right or names the bad line.
         seq = _read_by_streaming(p, reg)
-    else:
-        bad = seq.translate(None, LETTERS)
-        if bad:
-            raise FastaFormatError(p, f"invalid character {chr(bad[0])!r} in region {reg} (allowed: IUPAC)")
     if not soft_mask:
         seq = seq.upper()
     if reg is not None and reg.strand == "-":
@@ -133,12 +131,10 @@ def _read_with_faidx(p: Path, reg: Region | None) -> bytes | None:
     fai, gzi = _index_paths(p)
     try:
         fa = pyfaidx.Fasta(str(p), indexname=fai, gzi_indexname=gzi, as_raw=True, sequence_always_upper=False)
-    except pyfaidx.FastaIndexingError:
-        return None  # e.g. ragged line widths: the streaming parser reads it (or explains the problem)
-    except ValueError as exc:
-        if "Duplicate" in str(exc):
-            raise FastaFormatError(p, f"duplicate record name ({exc})") from None
-        raise FastaFormatError(p, f"cannot index FASTA ({exc})") from None
+    except (pyfaidx.FastaIndexingError, ValueError):  # ValueError covers UnicodeDecodeError
+        # Ragged lines, duplicate names, a non-UTF-8 comment: the streaming parser reads the file
+        # (';' comments are legal) or names the problem with its line number.
+        return None
     with fa:
         names = list(fa.keys())
         name = _pick_record(p, names, reg)

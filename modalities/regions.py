@@ -13,7 +13,7 @@ from pathlib import Path
 
 from modalities.errors import MissingInputError, RegionError
 
-_RANGE = re.compile(r"(?P<chrom>.+):(?P<start>[0-9,]+)(?:-(?P<end>[0-9,]+))?")
+_RANGE = re.compile(r"(?P<chrom>.+):(?P<start>[0-9][0-9,]*)(?:-(?P<end>[0-9][0-9,]*))?")
 
 
 @dataclass(frozen=True)
