@@ -3,7 +3,8 @@
 The `.pt` files are pickles. We read them with `torch.load(weights_only=True)`, which only builds
 tensors and plain containers. The released pickles also hold omegaconf objects (configs saved
 beside the weights), which `weights_only` refuses; we then retry with an allow-list of just those
-omegaconf classes: the real ones if omegaconf is installed, otherwise inert stand-ins that merely
+omegaconf classes and the containers their metadata pickles (``collections.defaultdict``,
+``typing.Any``): the real ones if omegaconf is installed, otherwise inert stand-ins that merely
 record their state (the state_dict's tensors never depend on them). No code from the file runs
 either way. `trust_pickle=True` falls back to full unpickling and warns; use it only for files
 you trust.
@@ -15,6 +16,7 @@ float32/64.
 
 from __future__ import annotations
 
+import collections
 import importlib
 import os
 import re
@@ -31,10 +33,15 @@ from hnet_bio.errors import CheckpointError, ConfigError
 from hnet_bio.lm import HNetLM, IsotropicLM, build_model
 
 NESTED_KEYS = ("model", "state_dict", "model_state_dict")
-_UNSUPPORTED = re.compile(r"GLOBAL ([\w.]+) was not an allowed global")
+# torch words a refused global two ways: not allow-listed, or from a module it blocks outright (posix...).
+_UNSUPPORTED = re.compile(r"GLOBAL ([\w.]+) (?:was not an allowed global|whose module [\w.]+ is blocked)")
 _INERT_GLOBALS: dict[str, Any] = {"typing.Any": Any, "builtins.list": list, "builtins.dict": dict,
                                   "builtins.int": int, "builtins.float": float, "builtins.str": str,
-                                  "builtins.bool": bool, "builtins.tuple": tuple, "builtins.object": object}
+                                  "builtins.bool": bool, "builtins.tuple": tuple, "builtins.object": object,
+                                  # omegaconf's node metadata holds a defaultdict(dict) of flags; both
+                                  # containers only store values (the factory must itself be allowed).
+                                  "collections.defaultdict": collections.defaultdict,
+                                  "collections.OrderedDict": collections.OrderedDict}
 
 
 class OmegaConfStandIn:

@@ -7,17 +7,14 @@ from them marks exactly the annotated bases.
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 from modalities.errors import AnnotationError
-from modalities.seqio import check_file, open_binary, read_lines, sequence_format
+from modalities.seqio import biopython_records, check_file, open_binary, read_lines, sequence_format
 
 DEFAULT_TYPES: tuple[str, ...] = ("CDS", "gene")
 
@@ -53,25 +50,21 @@ def _strand(value: int | None) -> str:
 
 
 def _biopython_features(p: Path, fmt: str, wanted: set[str] | None) -> list[Feature]:
-    from Bio import SeqIO
-
     out: list[Feature] = []
-    with open_binary(p) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
-        try:
-            for rec in SeqIO.parse(text, fmt):
-                for feat in rec.features:
-                    if wanted is not None and feat.type not in wanted:
-                        continue
-                    q = feat.qualifiers
-                    name = (q.get("locus_tag") or q.get("gene") or q.get("protein_id") or [""])[0]
-                    for part in feat.location.parts:
-                        out.append(Feature(rec.id, int(part.start), int(part.end), _strand(part.strand),
-                                           feat.type, name))
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise AnnotationError(p, f"truncated or corrupt gzip stream ({exc})") from None
-        except ValueError as exc:
-            raise AnnotationError(p, f"not a valid {fmt} file ({exc})") from None
+    for rec, notes in biopython_records(p, fmt, AnnotationError):
+        bad_locations = [n for n in notes if n.startswith("Could not parse feature location")]
+        for feat in rec.features:
+            if feat.location is None:  # Biopython warned and set it to None; say which one
+                quoted = bad_locations[0].split("'")[1] if bad_locations and "'" in bad_locations[0] else "?"
+                raise AnnotationError(p, f"record {rec.id!r}: malformed location {quoted!r} of a {feat.type} "
+                                         "feature")
+            if wanted is not None and feat.type not in wanted:
+                continue
+            q = feat.qualifiers
+            name = (q.get("locus_tag") or q.get("gene") or q.get("protein_id") or [""])[0]
+            for part in feat.location.parts:
+                out.append(Feature(rec.id, int(part.start), int(part.end), _strand(part.strand),
+                                   feat.type, name))
     return out
 
 

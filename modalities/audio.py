@@ -21,7 +21,7 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au"}
 
 __all__ = [
     "AUDIO_SUFFIXES", "DEFAULT_SAMPLE_RATE", "MU", "byte_to_seconds", "decode_bytes", "encode_file",
-    "load_audio", "mu_law_decode", "mu_law_encode", "seconds_to_byte", "write_wav",
+    "load_audio", "mu_law_decode", "mu_law_encode", "native_rates", "seconds_to_byte", "write_wav",
 ]
 
 
@@ -45,6 +45,9 @@ def load_audio(
         raise AudioFormatError(p, f"unreadable audio ({exc})") from None
     if data.shape[0] == 0:
         raise AudioFormatError(p, "audio file contains no samples")
+    bad = int(np.count_nonzero(~np.isfinite(data)))
+    if bad:  # a float file can hold NaN/inf, which mu-law would silently turn into full-scale codes
+        raise AudioFormatError(p, f"{bad} sample(s) are NaN or infinite (a corrupt floating-point file?)")
     wave = data.mean(axis=1, dtype=np.float32)  # (T,)
     rate = int(native)
     if sample_rate is not None and sample_rate != rate:
@@ -53,6 +56,21 @@ def load_audio(
         wave = AF.resample(torch.from_numpy(wave), rate, int(sample_rate)).numpy()
         rate = int(sample_rate)
     return np.clip(wave, -1.0, 1.0).astype(np.float32, copy=False), rate
+
+
+def native_rates(paths: list[Path]) -> list[int]:
+    """Each file's own sample rate, read from its header (no decoding): to pick a corpus's rate."""
+    import soundfile as sf
+
+    rates = []
+    for p in paths:
+        if p.stat().st_size == 0:
+            raise AudioFormatError(p, "empty file (0 bytes); expected WAV/FLAC/OGG audio")
+        try:
+            rates.append(int(sf.info(str(p)).samplerate))
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            raise AudioFormatError(p, f"unreadable audio ({exc})") from None
+    return rates
 
 
 def mu_law_encode(wave: np.ndarray) -> np.ndarray:

@@ -16,11 +16,12 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from modalities.audio import AUDIO_SUFFIXES, DEFAULT_SAMPLE_RATE, encode_file
+from hnet_bio.errors import ConfigError
+from modalities.audio import AUDIO_SUFFIXES, DEFAULT_SAMPLE_RATE, encode_file, native_rates
 from modalities.cache import cached_source
 from modalities.errors import CorpusError, MissingInputError
-from modalities.seqio import SEQUENCE_SUFFIXES, Header, sequence_events
-from modalities.splits import Unit, split_units
+from modalities.seqio import COMPRESSED_SUFFIXES, SEQUENCE_SUFFIXES, Header, sequence_events
+from modalities.splits import Unit, describe_held_out, split_units
 
 _REF = "pkgs/ragout-examples/usr/share/doc/ragout/examples"
 _ANY2FASTA = "pkgs/any2fasta-examples/usr/share/doc/any2fasta/examples"
@@ -198,7 +199,11 @@ def _modality_of(path: Path) -> str:
     return "audio" if path.suffix.lower() in AUDIO_SUFFIXES else "dna"
 
 
-def _expand_paths(spec: str | os.PathLike[str] | list[Any] | tuple[Any, ...]) -> list[Path]:
+def _expand_paths(
+    spec: str | os.PathLike[str] | list[Any] | tuple[Any, ...], skipped: list[str] | None = None
+) -> list[Path]:
+    """Files named by ``spec``; a directory gives its sequence/audio files (recursively), and the
+    other files it holds are appended to ``skipped`` so the user can be told what was left out."""
     if isinstance(spec, (str, os.PathLike)):
         items: list[Any] = [s for s in str(spec).split(",") if s.strip()]
     else:
@@ -207,9 +212,14 @@ def _expand_paths(spec: str | os.PathLike[str] | list[Any] | tuple[Any, ...]) ->
     for item in items:
         p = Path(str(item).strip())
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and _is_data_file(f))
+            every = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            found = [f for f in every if _is_data_file(f)]
             if not found:
-                raise CorpusError(p, "directory holds no sequence or audio files")
+                raise CorpusError(p, "directory holds no sequence or audio files "
+                                     f"(looked for {', '.join(sorted(SEQUENCE_SUFFIXES | AUDIO_SUFFIXES))}, "
+                                     "optionally compressed .gz/.xz/.bz2)")
+            if skipped is not None:  # the caller keeps a count and the first few names
+                skipped.extend(str(f) for f in every if not _is_data_file(f) and not _is_index(f))
             paths.extend(found)
         elif p.is_file():
             paths.append(p)
@@ -221,8 +231,13 @@ def _expand_paths(spec: str | os.PathLike[str] | list[Any] | tuple[Any, ...]) ->
     return paths
 
 
+def _is_index(f: Path) -> bool:
+    """Side files our readers make or use (.fai, .gzi): not worth a mention as 'skipped'."""
+    return f.suffix.lower() in (".fai", ".gzi")
+
+
 def _is_data_file(f: Path) -> bool:
-    suffixes = [s.lower() for s in f.suffixes if s.lower() not in (".gz", ".bgz")]
+    suffixes = [s.lower() for s in f.suffixes if s.lower() not in COMPRESSED_SUFFIXES]
     return bool(suffixes) and (suffixes[-1] in SEQUENCE_SUFFIXES or suffixes[-1] in AUDIO_SUFFIXES)
 
 
@@ -235,12 +250,19 @@ def open_corpus(
     seed: int = 0,
     sample_rate: int | None = None,
     soft_mask: bool = False,
+    min_eval_bytes: int = 0,
 ) -> Corpus:
     """Open a named corpus or a list of files/dirs (comma-separated string or list) as one split.
 
-    Audio is encoded at ``sample_rate`` (default: the corpus's native 8 kHz for named corpora,
-    16 kHz for paths); DNA is upper-cased unless ``soft_mask``. Conversion is cached once per file.
+    Audio is encoded at ``sample_rate``; None means the native rate (the named corpus's, or the
+    files' own when they all agree, else 16 kHz). DNA is upper-cased unless ``soft_mask``.
+    Conversion is cached once per file. A user's own files that are too few to hold out whole
+    ones are split by contiguous tails (see :mod:`splits`; ``min_eval_bytes`` is one evaluation
+    window); ``source["held_out"]`` says in words what was held out.
     """
+    if sample_rate is not None and (isinstance(sample_rate, bool) or int(sample_rate) != sample_rate
+                                    or sample_rate <= 0):
+        raise ConfigError(f"sample_rate must be a positive integer (samples per second), got {sample_rate!r}")
     info = CORPORA.get(str(spec)) if isinstance(spec, str) else None
     source: dict[str, Any]
     if info is not None:
@@ -256,13 +278,20 @@ def open_corpus(
         if info.name == "dna-sample":
             source.update(_sample_source())
     else:
-        files = _expand_paths(spec)
+        skipped: list[str] = []
+        files = _expand_paths(spec, skipped)
         kinds = {_modality_of(f) for f in files}
         if len(kinds) != 1:
             raise CorpusError(files[0], "cannot mix audio and sequence files in one corpus")
         modality, name = kinds.pop(), ",".join(str(f) for f in files)
-        rate = sample_rate or DEFAULT_SAMPLE_RATE
-        source = {"files": [str(f) for f in files]}
+        given = [os.fspath(x) for x in spec] if isinstance(spec, (list, tuple)) else os.fspath(spec)
+        source = {"given": given, "files": [str(f) for f in files], "skipped": skipped[:20],
+                  "skipped_count": len(skipped)}
+        rate = DEFAULT_SAMPLE_RATE
+        if modality == "audio":
+            rates = native_rates(files)
+            source["native_rates"] = sorted(set(rates))
+            rate = sample_rate or (rates[0] if len(set(rates)) == 1 else DEFAULT_SAMPLE_RATE)
     units: list[Unit] = []
     for f in files:
         if modality == "dna":
@@ -277,7 +306,10 @@ def open_corpus(
             if modality == "audio" and info is not None:  # "digits/1", not a bare "1" that repeats
                 unit_name = str(f.relative_to(corpus_root(info, data_dir) / info.root).with_suffix(""))
             units.append(Unit(unit_name, str(f), entry.bin_path, u.offset, u.length, group))
-    chosen = split_units(units, split, eval_fraction, seed, by_group=bool(info and info.by_group))
+    how = {"by_group": bool(info and info.by_group), "tail_when_few": info is None,
+           "min_eval_bytes": min_eval_bytes}
+    chosen = split_units(units, split, eval_fraction, seed, **how)
+    source["held_out"] = describe_held_out(units, eval_fraction, seed, **how)
     return Corpus(chosen, modality, rate if modality == "audio" else None, name, split, source)
 
 

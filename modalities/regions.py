@@ -13,7 +13,7 @@ from pathlib import Path
 
 from modalities.errors import MissingInputError, RegionError
 
-_RANGE = re.compile(r"(?P<chrom>.+):(?P<start>[0-9,]+)(?:-(?P<end>[0-9,]+))?")
+_RANGE = re.compile(r"(?P<chrom>.+):(?P<start>[0-9][0-9,]*)(?:-(?P<end>[0-9][0-9,]*))?")
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,26 @@ def parse_region(text: str) -> Region:
     """Parse ``chr``, ``chr:start-end`` or ``chr:start-end:-`` (1-based inclusive) into a Region.
 
     The record name may itself contain colons (``gi|...|``, ``HLA-A*01:01``); only the last
-    ``:start-end`` is taken as coordinates.
+    ``:start-end`` is taken as coordinates. A last part that has a ``-`` but is not two positive
+    integers (``rec:-5-10``, ``rec:abc-def``, ``rec:5-``) is a malformed range, not a record name,
+    so the user hears "cannot parse" rather than "unknown record".
     """
     raw = text.strip()
     strand = "+"
     body = raw
     if body.endswith((":-", ":+")):
         strand, body = body[-1], body[:-2]
+    if any(c.isspace() or not c.isprintable() for c in body):  # FASTA names end at the first blank
+        raise RegionError("<region>", f"cannot parse region {raw!r}: whitespace or control character inside")
     m = _RANGE.fullmatch(body)
     if m is None:
-        if not body or body.endswith(":"):
-            raise RegionError("<region>", f"cannot parse region {raw!r}; expected chr:start-end")
+        tail = body.rpartition(":")[2] if ":" in body else ""
+        if not body or body.endswith(":") or body.startswith(":") or "-" in tail:
+            raise RegionError("<region>", f"cannot parse region {raw!r}; expected chr:start-end "
+                                          "(1-based, e.g. chr1:1001-2000)")
         return Region(body, 0, None, strand)
+    if not m["chrom"].strip():
+        raise RegionError("<region>", f"cannot parse region {raw!r}: no record name before ':'")
     start = int(m["start"].replace(",", ""))
     end = None if m["end"] is None else int(m["end"].replace(",", ""))
     if start < 1:
@@ -68,8 +76,10 @@ def parse_region(text: str) -> Region:
 def read_bed(path: str | os.PathLike[str]) -> list[Region]:
     """Read a BED file (0-based half-open; columns chrom, start, end[, name, score, strand])."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise MissingInputError(p, "no such BED file")
+    if not p.is_file():
+        raise MissingInputError(p, "not a regular file (expected a BED file)")
     regions: list[Region] = []
     with open(p, encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):

@@ -1,6 +1,11 @@
 """Low-level sequence-file reading: compression sniffing, format detection, and a validating
 streaming parser shared by every reader.
 
+Files are taken as users have them: gzip/BGZF, xz and bzip2 are recognised by their magic bytes
+(not their names), and the format is read from the first meaningful line (``>``, ``LOCUS``,
+``ID``, ``##gff-version``) before the suffix is consulted, so a GenBank file named ``.seq`` (as
+EMBOSS and NCBI name them) goes to the GenBank parser.
+
 The parser yields *events* (a :class:`Header`, then sequence chunks as ``bytes``) instead of whole
 records, so the corpus cache can stream a 5 Mb genome to disk without holding it as a string,
 while ``read_fasta`` simply accumulates the same events.
@@ -8,16 +13,20 @@ while ``read_fasta`` simply accumulates the same events.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import os
+import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from modalities.errors import FastaFormatError, MissingInputError
+from hnet_bio.errors import HNetBioError
+from modalities.errors import FastaFormatError, InputError, MissingInputError
 from modalities.iupac import LETTERS
 
 IUPAC = LETTERS  # everything else in a sequence line is an error
@@ -26,6 +35,9 @@ GENBANK_SUFFIXES = {".gb", ".gbk", ".genbank", ".gbff", ".gbf"}
 EMBL_SUFFIXES = {".embl", ".emb"}
 GFF_SUFFIXES = {".gff", ".gff3"}
 SEQUENCE_SUFFIXES = FASTA_SUFFIXES | GENBANK_SUFFIXES | EMBL_SUFFIXES | GFF_SUFFIXES
+COMPRESSED_SUFFIXES = (".gz", ".bgz", ".bgzf", ".xz", ".bz2")
+# What each stream library raises on a truncated or corrupt stream (bz2 raises a bare OSError).
+_STREAM_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
 
 
 @dataclass(frozen=True)
@@ -50,9 +62,13 @@ def check_file(path: str | os.PathLike[str], kind: str = "sequence file") -> Pat
 
 
 def compression(path: Path) -> str:
-    """``"none"``, ``"gzip"`` or ``"bgzf"`` (blocked gzip, which pyfaidx can seek in)."""
+    """``"none"``, ``"gzip"``, ``"bgzf"`` (blocked gzip, which pyfaidx can seek in), ``"xz"`` or ``"bz2"``."""
     with open(path, "rb") as fh:
         head = fh.read(18)
+    if head[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if head[:3] == b"BZh" and head[3:4].isdigit():
+        return "bz2"
     if head[:2] != b"\x1f\x8b":
         return "none"
     if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC":
@@ -61,24 +77,36 @@ def compression(path: Path) -> str:
 
 
 def open_binary(path: Path) -> BinaryIO:
-    """Open for reading, transparently decompressing gzip/BGZF (BGZF is valid multi-member gzip)."""
-    if compression(path) == "none":
+    """Open for reading, transparently decompressing gzip/BGZF (valid multi-member gzip), xz and bzip2."""
+    kind = compression(path)
+    if kind == "none":
         return open(path, "rb")
+    if kind == "xz":
+        return lzma.open(path, "rb")  # type: ignore[return-value]
+    if kind == "bz2":
+        return bz2.open(path, "rb")  # type: ignore[return-value]
     return gzip.open(path, "rb")  # type: ignore[return-value]
+
+
+def stream_problem(path: Path, exc: BaseException) -> str:
+    """One-line description of a decompression failure (``OSError`` from bz2 has no other marker)."""
+    kind = compression(path)
+    name = {"bgzf": "gzip", "none": "file"}.get(kind, kind)
+    return f"truncated or corrupt {name} stream ({exc})"
 
 
 def read_lines(path: Path, fh: BinaryIO) -> Iterator[bytes]:
     """Lines of ``fh``, turning decompression failures into a FastaFormatError naming the file."""
     try:
         yield from fh
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise FastaFormatError(path, f"truncated or corrupt gzip stream ({exc})") from None
+    except _STREAM_ERRORS as exc:
+        raise FastaFormatError(path, stream_problem(path, exc)) from None
 
 
 def suffix_format(path: Path) -> str | None:
-    """Format implied by the file name (``.gz``/``.bgz`` stripped), or None."""
+    """Format implied by the file name (compression suffixes stripped), or None."""
     suffixes = [s.lower() for s in path.suffixes]
-    while suffixes and suffixes[-1] in (".gz", ".bgz", ".bgzf"):
+    while suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:
         suffixes.pop()
     last = suffixes[-1] if suffixes else ""
     for fmt, group in (("fasta", FASTA_SUFFIXES), ("genbank", GENBANK_SUFFIXES),
@@ -88,24 +116,29 @@ def suffix_format(path: Path) -> str | None:
     return None
 
 
-def sequence_format(path: Path) -> str:
-    """``fasta``, ``genbank``, ``embl`` or ``gff3``: from the suffix, else from the first line."""
-    fmt = suffix_format(path)
-    if fmt is not None:
-        return fmt
+def content_format(path: Path) -> str | None:
+    """Format from the first meaningful line of the (decompressed) content, or None if it says nothing."""
     with open_binary(path) as fh:
-        first = b""
         for line in read_lines(path, fh):
-            if line.strip():
-                first = line.lstrip()
-                break
-    if first.startswith(b"LOCUS"):
-        return "genbank"
-    if first.startswith(b"ID   "):
-        return "embl"
-    if first.startswith(b"##gff-version"):
-        return "gff3"
-    return "fasta"  # the FASTA parser gives the precise error if it is not FASTA either
+            first = line.lstrip()
+            if not first or first[:1] == b";":
+                continue
+            if first[:1] == b">":
+                return "fasta"
+            if first.startswith(b"LOCUS"):
+                return "genbank"
+            if first.startswith(b"ID   "):
+                return "embl"
+            if first.startswith(b"##gff-version"):
+                return "gff3"
+            return None
+    return None
+
+
+def sequence_format(path: Path) -> str:
+    """``fasta``, ``genbank``, ``embl`` or ``gff3``: from the content, else the suffix, else FASTA."""
+    # FASTA as last resort: its parser gives the precise error if the file is not FASTA either.
+    return content_format(path) or suffix_format(path) or "fasta"
 
 
 def fasta_events(path: Path, lines: Iterable[bytes], first_lineno: int = 1) -> Iterator[Header | bytes]:
@@ -143,35 +176,67 @@ def fasta_events(path: Path, lines: Iterable[bytes], first_lineno: int = 1) -> I
         raise FastaFormatError(path, "no FASTA records (no '>' header line)")
 
 
+def biopython_records(
+    path: Path, fmt: str, error: type[InputError] = FastaFormatError
+) -> Iterator[tuple[Any, list[str]]]:
+    """``(record, parser warnings)`` from ``SeqIO.parse``, every failure one ``error`` line naming the file.
+
+    Biopython reports a GenBank record cut before its ``//`` only as a warning (and then returns the
+    bases it saw as if that were the record): that, and a length that disagrees with the LOCUS line,
+    is an error here. Its other parser warnings never reach the terminal (multi-line noise before the
+    real message); they come back as strings, for callers that need them (a feature whose location
+    could not be parsed has ``location is None`` and a warning that quotes the location).
+    """
+    from Bio import BiopythonParserWarning, SeqIO
+
+    with open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+        records = SeqIO.parse(text, fmt)
+        while True:
+            with warnings.catch_warnings(record=True) as caught:  # around next() only: we are a generator
+                warnings.simplefilter("always", BiopythonParserWarning)
+                try:
+                    rec = next(records)
+                except StopIteration:
+                    rec = None
+                except _STREAM_ERRORS as exc:
+                    raise error(path, stream_problem(path, exc)) from None
+                except HNetBioError:
+                    raise
+                except Exception as exc:  # the parser's own ValueError/AttributeError/...: one line
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise error(path, f"not a valid {fmt} file ({first})") from None
+            for w in caught:
+                message = str(w.message)
+                if message.startswith(("Premature end", "Expected sequence length")):
+                    where = f"record {rec.id!r}" if rec is not None else "the last record"
+                    raise error(path, f"{where} is truncated (it does not end with a '//' line; {message})")
+            if rec is None:
+                return
+            yield rec, [str(w.message) for w in caught]
+
+
 def _biopython_events(path: Path, fmt: str) -> Iterator[Header | bytes]:
-    from Bio import SeqIO
     from Bio.Seq import UndefinedSequenceError
 
     seen: set[str] = set()
-    with open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+    for rec, _ in biopython_records(path, fmt):
+        if rec.id in seen:
+            raise FastaFormatError(path, f"duplicate record name {rec.id!r}")
+        seen.add(rec.id)
         try:
-            for rec in SeqIO.parse(text, fmt):
-                if rec.id in seen:
-                    raise FastaFormatError(path, f"duplicate record name {rec.id!r}")
-                seen.add(rec.id)
-                try:
-                    seq = bytes(rec.seq)
-                except UndefinedSequenceError:
-                    problem = f"record {rec.id!r} has no sequence (CON/annotation-only?)"
-                    raise FastaFormatError(path, problem) from None
-                bad = seq.translate(None, IUPAC)
-                if bad:
-                    raise FastaFormatError(
-                        path, f"invalid character {chr(bad[0])!r} in record {rec.id!r} (allowed: IUPAC)"
-                    )
-                desc = rec.description if rec.description != rec.id else ""
-                yield Header(rec.id, desc, 0)
-                yield seq
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise FastaFormatError(path, f"truncated or corrupt gzip stream ({exc})") from None
-        except ValueError as exc:
-            raise FastaFormatError(path, f"not a valid {fmt} file ({exc})") from None
+            seq = bytes(rec.seq)
+        except UndefinedSequenceError:
+            problem = f"record {rec.id!r} has no sequence (CON/annotation-only?)"
+            raise FastaFormatError(path, problem) from None
+        bad = seq.translate(None, IUPAC)
+        if bad:
+            raise FastaFormatError(
+                path, f"invalid character {chr(bad[0])!r} in record {rec.id!r} (allowed: IUPAC)"
+            )
+        desc = rec.description if rec.description != rec.id else ""
+        yield Header(rec.id, desc, 0)
+        yield seq
     if not seen:
         raise FastaFormatError(path, f"no {fmt} records found")
 

@@ -17,6 +17,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from hnet_bio import __version__
 from hnet_bio.errors import HNetBioError
@@ -30,8 +31,18 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other error (the usage is one --help away).
+
+    Subcommand parsers are made with the parent's class, so this covers every ``hnet-bio CMD``.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hnet-bio",
         description="Tokenizer-free modeling of DNA and raw audio with H-Net dynamic chunking.",
     )

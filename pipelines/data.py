@@ -58,6 +58,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.data_command == "info":
         if not args.spec:
             raise UsageError("data info needs a corpus name or file paths")
+        if args.sample_rate is not None and args.sample_rate <= 0:
+            raise UsageError(f"--sample-rate must be a positive integer (Hz), got {args.sample_rate}")
         info = describe_data(args.spec, args.split, args.data_dir, args.sample_rate)
         print(f"{info['spec'][:100]}  split={info['split']}  modality={info['modality']}  "
               f"units={info['num_units']}  bytes={info['total_bytes']}"

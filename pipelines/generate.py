@@ -23,9 +23,11 @@ from hnet_bio.checkpoint import checkpoint_modality, load_pretrained
 from hnet_bio.generation import SamplingConfig, stream
 from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file, write_wav
 from modalities.dna import fasta_lines, read_sequence, write_fasta
-from pipelines.errors import UsageError
+from modalities.iupac import LETTERS
+from pipelines.errors import InputError, UsageError
 
 DNA_ALPHABET = "ACGTN"
+IUPAC_TEXT = frozenset(LETTERS.decode("ascii"))  # what a DNA prompt or alphabet may contain
 
 
 @dataclass
@@ -69,16 +71,45 @@ def read_prompt(
     elif prompt_fasta is not None:
         path, region = split_fasta_spec(prompt_fasta)
         data = read_sequence(path, region, soft_mask=soft_mask)
+        if not data:
+            raise InputError(path, f"{_which_record(path, region)} is empty (0 bases); a prompt needs at "
+                                   "least one base")
     else:
         assert prompt is not None
-        try:
-            text = prompt.strip()
-            data = (text if soft_mask else text.upper()).encode("ascii")
-        except UnicodeEncodeError:
-            raise UsageError("--prompt must be ASCII nucleotide letters") from None
+        text = prompt.strip()
+        bad = next((i for i, c in enumerate(text) if c not in IUPAC_TEXT), None)
+        if bad is not None:
+            raise UsageError(f"--prompt: {text[bad]!r} at position {bad + 1} is not a nucleotide letter; "
+                             "a DNA model continues IUPAC letters such as ACGT (or give --prompt-fasta FILE)")
+        data = (text if soft_mask else text.upper()).encode("ascii")
     if not data:
         raise UsageError("the prompt is empty (the model needs at least one byte to start from)")
     return data
+
+
+def _which_record(path: Path, region: str | None) -> str:
+    """'record chrT' or 'region chrT:5-9' for messages (a single-record file names its record)."""
+    if region:
+        from modalities.regions import parse_region
+
+        reg = parse_region(region)
+        whole = reg.start0 == 0 and reg.end0 is None
+        return f"record {reg.chrom!r}" if whole else f"region {region!r}"
+    from modalities.dna import iter_records
+
+    first = next(iter_records(path), None)
+    return f"record {first.name!r}" if first is not None else "its record"
+
+
+def check_alphabet(alphabet: str) -> str:
+    """A DNA sampling alphabet: IUPAC letters only (``--alphabet 123`` would write digits as FASTA)."""
+    if not alphabet:
+        raise UsageError("--alphabet is empty; give nucleotide letters such as ACGTN, or 'all'")
+    bad = [c for c in dict.fromkeys(alphabet) if c not in IUPAC_TEXT]
+    if bad:
+        raise UsageError(f"--alphabet: {''.join(bad)!r} are not IUPAC nucleotide letters (e.g. ACGTN), "
+                         "and a DNA model writes FASTA; give letters or 'all'")
+    return alphabet
 
 
 def generate_job(
@@ -117,9 +148,7 @@ def generate_job(
     if modality == "dna" and alphabet is not None:
         if soft_mask and alphabet == DNA_ALPHABET:
             alphabet += alphabet.lower()
-        if not alphabet or not alphabet.isascii():
-            raise UsageError("--alphabet must be non-empty ASCII letters (or 'all')")
-        sampling.allowed_bytes = alphabet.encode("ascii")
+        sampling.allowed_bytes = check_alphabet(alphabet).encode("ascii")
     prompt_bytes = read_prompt(modality, prompt, prompt_fasta, prompt_audio, sample_rate, soft_mask)
 
     samples = [bytearray() for _ in range(num_samples)]

@@ -130,18 +130,13 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     from hnet_bio import build_model
     from hnet_bio.config import HNetConfig
     from hnet_bio.optim import param_groups
-    from modalities.corpora import open_corpus
-    from modalities.datasets import EvalWindows, RandomWindows
+    from pipelines.training.training_data import open_training_data
 
     t = cfg.train
+    data = open_training_data(cfg)  # sizes checked here, before anything is trained or written
+    train_corpus, train_set, eval_set = data.train_corpus, data.train_set, data.eval_set
     torch.manual_seed(t.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     model = build_model(HNetConfig.from_dict(cfg.model_config_dict())).to(env.device)
-    train_corpus = open_corpus(cfg.data.corpus, split="train", data_dir=cfg.data.data_dir,
-                               eval_fraction=cfg.data.eval_fraction, seed=t.seed)
-    eval_corpus = open_corpus(cfg.data.corpus, split="eval", data_dir=cfg.data.data_dir,
-                              eval_fraction=cfg.data.eval_fraction, seed=t.seed)
-    train_set = RandomWindows(train_corpus, length=t.seq_len + 1, seed=t.seed, rc_augment=t.rc_augment)
-    eval_set = EvalWindows(eval_corpus, length=t.seq_len + 1, max_windows=t.eval_windows)
 
     step_bytes = t.batch_size * t.seq_len * t.grad_accum * env.world_size  # predicted bytes per step
     max_steps = math.ceil(t.byte_budget / step_bytes) if t.byte_budget else t.max_steps
@@ -183,6 +178,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                     f"{train_corpus.modality} corpus {human_bytes(train_corpus.total_bytes)} | "
                     f"{max_steps} steps x {human_bytes(step_bytes)} | {env.world_size} process(es) on "
                     f"{env.device} | {'resuming at step ' + str(state.step) if ckpt else 'fresh start'}")
+        for note in data.notes:
+            say.message(note)
 
     def evaluate_and_save(step: int, periodic_save: bool) -> None:
         """Eval (all ranks), then checkpoint on rank 0 if periodic or a new best."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -134,27 +133,56 @@ def test_load_reference_plain_and_nested(tmp_path: Path, cfg: dict) -> None:
             assert torch.equal(model(ids).logits, expected)
 
 
-def test_load_reference_with_omegaconf_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A pickle holding omegaconf objects loads without omegaconf and without running its code."""
+def _hide_omegaconf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `import omegaconf...` fail, as on a machine without it (None in sys.modules blocks import)."""
+    for name in [m for m in sys.modules if m == "omegaconf" or m.startswith("omegaconf.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in ("omegaconf", "omegaconf.listconfig", "omegaconf.dictconfig", "omegaconf.base",
+                 "omegaconf.nodes"):
+        monkeypatch.setitem(sys.modules, name, None)
 
-    class ListConfig:
-        def __init__(self, items: list) -> None:
-            self._content = list(items)
-            self._metadata = {"ref_type": object, "optional": True}
 
-    ListConfig.__module__, ListConfig.__qualname__ = "omegaconf.listconfig", "ListConfig"
-    package, module = types.ModuleType("omegaconf"), types.ModuleType("omegaconf.listconfig")
-    module.ListConfig = ListConfig  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "omegaconf", package)
-    monkeypatch.setitem(sys.modules, "omegaconf.listconfig", module)
+@pytest.mark.parametrize("installed", [True, False], ids=["omegaconf-installed", "omegaconf-absent"])
+@pytest.mark.parametrize("layout", ["bare", "nested"])
+def test_load_reference_with_real_omegaconf_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str, installed: bool
+) -> None:
+    """Pickles holding objects made by the real omegaconf package (ListConfig, DictConfig: their
+    metadata pickles a collections.defaultdict and typing.Any) load safely, with omegaconf
+    importable or not, whether they sit in a bare state_dict or beside a nested one."""
+    omegaconf = pytest.importorskip("omegaconf")
     src = source_model(ONE_STAGE)
-    config, weights = write(tmp_path, ONE_STAGE, {"model": src.state_dict(), "cfg": ListConfig([1, 2])})
-    monkeypatch.delitem(sys.modules, "omegaconf")
-    monkeypatch.delitem(sys.modules, "omegaconf.listconfig")
+    state = {k: v.clone() for k, v in src.state_dict().items()}
+    cfg = omegaconf.OmegaConf.create({"d_model": [64, 96], "ssm": {"d_state": 16}, "name": "hnet", "x": None})
+    layers = omegaconf.OmegaConf.create(["m2", ["T2"], "m2"])
+    if layout == "bare":
+        obj: dict = {**state, "config": cfg, "arch_layout": layers}
+    else:
+        obj = {"model": state, "config": cfg, "arch_layout": layers, "step": 7}
+    config, weights = write(tmp_path, ONE_STAGE, obj)
+    if not installed:
+        _hide_omegaconf(monkeypatch)
     model = load_reference(config, weights)
     ids = torch.randint(0, 256, (1, 20))
     with torch.no_grad():
         assert torch.equal(model(ids).logits, src(ids).logits)
+    if installed:  # the real classes were rebuilt, with their values
+        from hnet_bio.reference import read_pickle_state
+
+        back = read_pickle_state(weights)
+        assert omegaconf.OmegaConf.to_container(back["config"]) == omegaconf.OmegaConf.to_container(cfg)
+        assert list(back["arch_layout"]) == ["m2", ["T2"], "m2"]
+
+
+def test_omegaconf_allowance_is_not_a_back_door(tmp_path: Path) -> None:
+    """The allow-list added for omegaconf (defaultdict) does not let a callable through as its factory."""
+    import collections
+    import os as os_module
+
+    state = source_model(ONE_STAGE).state_dict()
+    config, weights = write(tmp_path, ONE_STAGE, {"model": state,
+                                                  "flags": collections.defaultdict(os_module.getcwd)})
+    assert "trust_pickle" in _one_line_error(config, weights)
 
 
 def test_bfloat16_keeps_residual_and_D_in_float32(tmp_path: Path) -> None:

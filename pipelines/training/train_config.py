@@ -84,6 +84,7 @@ class DataConfig:
     corpus: str | list[str] = "dna-sample"  # named corpus or file paths
     data_dir: str | None = None
     eval_fraction: float = 0.05
+    sample_rate: int | None = None  # audio bytes per second; None: the files' own rate when they agree
 
 
 @dataclass
@@ -251,6 +252,8 @@ def validate(cfg: PretrainConfig) -> None:
         raise ConfigError(f"train.grad_clip must be > 0 or none, got {t.grad_clip}")
     if not 0 < cfg.data.eval_fraction < 1:
         raise ConfigError(f"data.eval_fraction must be in (0, 1), got {cfg.data.eval_fraction}")
+    if cfg.data.sample_rate is not None and cfg.data.sample_rate <= 0:
+        raise ConfigError(f"data.sample_rate must be a positive integer (Hz), got {cfg.data.sample_rate}")
     if not isinstance(cfg.model, dict) or "arch_layout" not in cfg.model:
         raise ConfigError("model: expected a model config with an 'arch_layout' (a path or an inline dict)")
 
