@@ -218,8 +218,10 @@ def test_rotation_keeps_last_k_and_best(tmp_path: Path) -> None:
     root = tmp_path / rd.CHECKPOINTS
     for step in (2, 4, 6, 8):
         (root / rd.step_dir_name(step)).mkdir(parents=True)
-        atomic_write_json(root / rd.step_dir_name(step) / "trainer_state.json", {"step": step})
+        for name in rd.CHECKPOINT_FILES:
+            atomic_write_json(root / rd.step_dir_name(step) / name, {"step": step})
     (root / ".tmp-step-00000010-1").mkdir()  # a torn save of a killed run
+    (root / ".old-step-00000000-1").mkdir()  # a half-deleted rotated checkpoint of a killed run
     rd.mark_best(tmp_path, 2)
     rd.rotate_checkpoints(tmp_path, keep_last=2, best_step=2)
     rd.remove_stale_temporaries(tmp_path)
