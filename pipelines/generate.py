@@ -24,6 +24,7 @@ from hnet_bio.generation import SamplingConfig, stream
 from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file, write_wav
 from modalities.dna import fasta_lines, read_sequence, write_fasta
 from pipelines.errors import UsageError
+from pipelines.output_paths import check_output_file, reporting_write_errors
 
 DNA_ALPHABET = "ACGTN"
 
@@ -103,6 +104,8 @@ def generate_job(
     """
     if num_samples < 1:
         raise UsageError("--num-samples must be >= 1")
+    if out is not None:
+        check_output_file(out)  # a directory or an unwritable place: said before the model loads
     sampling = dataclasses.replace(sampling) if sampling is not None else SamplingConfig()
     model, meta = load_pretrained(checkpoint, dtype=dtype)
     modality = checkpoint_modality(meta)
@@ -148,7 +151,8 @@ def generate_job(
         progress.write(f"{lead}generate: {produced:,} bytes ({num_samples} sample(s)) in {seconds:.2f} s, "
                        f"{rate:,.0f} bytes/s\n")
     results = [(prompt_bytes if include_prompt else b"") + bytes(s) for s in samples]
-    outputs = _write(modality, results, out, sample_rate, _describe(prompt_bytes, sampling))
+    with reporting_write_errors("output", out if out is not None else "to stdout"):
+        outputs = _write(modality, results, out, sample_rate, _describe(prompt_bytes, sampling))
     return GenerateResult(results, outputs, modality, produced, seconds, rate)
 
 

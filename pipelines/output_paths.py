@@ -100,6 +100,8 @@ def reporting_write_errors(what: str, target: str | os.PathLike[str], hint: str 
     """
     try:
         yield
+    except BrokenPipeError:  # a reader that left (`| head`): the CLI exits quietly, not an error
+        raise
     except OSError as exc:
         reason = describe_os_error(exc)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -145,6 +145,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
 
     t = cfg.train
     torch.manual_seed(t.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
+    rd.seed_rng(t.seed)  # Python's and NumPy's too: every RNG state in a checkpoint is the run's own
     model = build_model(HNetConfig.from_dict(cfg.model_config_dict())).to(env.device)
     train_corpus = open_corpus(cfg.data.corpus, split="train", data_dir=cfg.data.data_dir,
                                eval_fraction=cfg.data.eval_fraction, seed=t.seed)

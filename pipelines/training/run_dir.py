@@ -65,6 +65,13 @@ def capture_rng_state() -> dict[str, Any]:
     return state
 
 
+def seed_rng(seed: int) -> None:
+    """Seed Python's and NumPy's global generators (torch's is seeded where the model is built), so
+    the states checkpointed are a function of the seed and the steps, not of the process."""
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def restore_rng_state(state: dict[str, Any]) -> None:
     random.setstate(_from_json(state["python"]))
     name, keys, *rest = state["numpy"]
