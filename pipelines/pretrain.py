@@ -170,6 +170,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         state = restore(ckpt, model, opt, env, step_bytes, schedule_steps)
     elif resume and env.is_main:
         print(f"pretrain: warning: no checkpoint in {out}; starting it again from step 0", file=sys.stderr)
+    if schedule_note and env.is_main:  # not progress: said even with --quiet
+        print(f"pretrain: {schedule_note}", file=sys.stderr)
     sched = WSDSchedule.from_fractions(state.schedule_steps, t.warmup_fraction, t.decay_fraction,
                                        t.min_lr_ratio, t.decay_shape, t.warmup_steps)
     if env.is_main:
@@ -199,8 +201,6 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                     f"{train_corpus.modality} corpus {human_bytes(train_corpus.total_bytes)} | "
                     f"{max_steps} steps x {human_bytes(step_bytes)} | {env.world_size} process(es) on "
                     f"{env.device} | {'resuming at step ' + str(state.step) if ckpt else 'fresh start'}")
-        if schedule_note:
-            say.message(f"pretrain: {schedule_note}")
 
     def evaluate_and_save(step: int, periodic_save: bool) -> None:
         """Eval (all ranks), then checkpoint on rank 0 if periodic or a new best."""

@@ -92,15 +92,15 @@ def plan_schedule(run: Path, trainer_state: dict[str, Any], max_steps: int,
                   t: TrainConfig) -> tuple[int, str | None]:
     """Total steps the resumed schedule runs over, and a note for the user when it changed.
 
-    Same total: unchanged. Decay not begun at the checkpoint: re-planned for ``max_steps``. Decay
-    begun: the old total with ``train.extend`` (later steps at the final lr), else UsageError.
+    Same total: unchanged. No decayed step taken yet: re-planned for ``max_steps``. Decay begun: the
+    old total with ``train.extend`` (later steps at the final lr), else UsageError.
     """
     step = int(trainer_state["step"])
     old = saved_schedule_steps(trainer_state)
     if old == max_steps or step >= max_steps:
         return old, None
-    decay_start = old - _wsd(old, t).decay_steps
-    if step < decay_start:
+    decay_start = old - _wsd(old, t).decay_steps  # steps done before the first decayed one
+    if step <= decay_start:  # nothing decayed yet: re-planning changes no lr already used
         new_decay = max_steps - _wsd(max_steps, t).decay_steps
         return max_steps, (f"learning-rate schedule re-planned from {old} to {max_steps} steps "
                            f"(decay from step {new_decay})")
@@ -108,6 +108,6 @@ def plan_schedule(run: Path, trainer_state: dict[str, Any], max_steps: int,
         return old, (f"train.extend: the {old}-step schedule is kept; steps after {old} run at its final "
                      f"learning rate {t.lr * t.min_lr_ratio:.3g}")
     raise UsageError(f"cannot resume {run} with {max_steps} steps: its {old}-step schedule began its decay "
-                     f"at step {decay_start} (checkpoint at step {step}), and a new total would raise the "
+                     f"after step {decay_start} (checkpoint at step {step}), and a new total would raise the "
                      "learning rate again; add --train.extend true to continue at the final learning rate, "
-                     f"or start a new run from a checkpoint before step {decay_start}")
+                     f"or start a new run from a checkpoint at or before step {decay_start}")
