@@ -116,17 +116,19 @@ def test_sigkill_at_six_moments(tmp_path: Path) -> None:
 
 def test_ctrl_c_checkpoints_summarises_and_exits_130(tmp_path: Path) -> None:
     """SIGINT like SIGTERM: the step finishes, a checkpoint and summary.json are written, the output
-    says how to resume, exit status 130 (the shell's status for a Ctrl-C'd job)."""
-    cfg = tiny(max_steps=400, save_every=0, eval_every=0, log_every=1)
+    says how to resume, exit status 130 (the shell's status for a Ctrl-C'd job). Sent to the whole
+    process group, as a terminal does, so the DataLoader worker gets it too and must carry on."""
+    cfg = tiny(max_steps=400, save_every=0, eval_every=0, log_every=1, num_workers=1)
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps(cfg.to_dict()))
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "pipelines", "pretrain", "--config", str(recipe), "--data", DNA[0],
            "--out", str(run)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     _wait_for_steps(run, proc, 3)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     summary = json.loads((run / "summary.json").read_text())
