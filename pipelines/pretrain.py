@@ -215,7 +215,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         if step > 0 and (periodic_save or is_best):
             save(step, is_best)
         elif env.is_main:
-            plot_run(metrics_path, out / "loss.png", _title(model, cfg))
+            with reporting_write_errors("loss plot", out / "loss.png"):
+                plot_run(metrics_path, out / "loss.png", _title(model, cfg))
 
     def save(step: int, is_best: bool = False) -> None:
         """Rank 0 writes; every rank waits, so no rank runs ahead of a checkpoint being written."""
@@ -229,6 +230,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                 if is_best:
                     rd.mark_best(out, step)
                 rd.rotate_checkpoints(out, t.keep_last, state.best_step)
+            with reporting_write_errors("loss plot", out / "loss.png"):
                 plot_run(metrics_path, out / "loss.png", _title(model, cfg))
         state.last_checkpoint = out / rd.CHECKPOINTS / rd.step_dir_name(step)
         barrier(env)
@@ -311,7 +313,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
             say.close()
             logger.close()
     elapsed = time.perf_counter() - t_start
-    final_loss = rec.get("loss", _last_loss(metrics_path) if env.is_main else None)
+    final_loss = rec["loss"] if rec else _last_loss(metrics_path) if env.is_main else None
     summary = RunSummary(
         run_dir=out, steps=state.step, max_steps=max_steps, train_bytes=state.train_bytes,
         final_loss=final_loss, final_eval_bpb=state.last_eval_bpb, best_eval_bpb=state.best_eval_bpb,
