@@ -105,13 +105,15 @@ def test_sigkill_inside_checkpoint_write_and_rotation(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_at_six_moments(tmp_path: Path) -> None:
-    """Six kills over a 16-step run: between checkpoints, inside a checkpoint write (twice, the last
-    one at the final step), after a checkpoint is in place but before `best` and rotation, and in
-    both halves of a rotation (renamed away; half deleted). Steps 2, 6, 10 are never best (no eval
-    there), so they are surely rotated out when steps 6, 10, 14 are saved."""
+def test_sigkill_at_seven_moments(tmp_path: Path) -> None:
+    """Seven kills over a 16-step run: between checkpoints, inside a checkpoint write (twice), after a
+    checkpoint is in place but before `best` and rotation (twice, the last at the final step, so the
+    last resume only finishes the bookkeeping), and in both halves of a rotation (renamed away; half
+    deleted). Steps 2, 6, 10 are never best (no eval there), so they are surely rotated out when
+    steps 6, 10, 14 are saved."""
     _kill_and_resume(tmp_path, 16, ["step-done@3", "checkpoint-partial@6", "rotate-renamed@2",
-                                    "rotate-deleting@6", "checkpoint-written@12", "checkpoint-partial@16"])
+                                    "rotate-deleting@6", "checkpoint-written@12", "checkpoint-partial@14",
+                                    "checkpoint-written@16"])
 
 
 def test_ctrl_c_checkpoints_summarises_and_exits_130(tmp_path: Path) -> None:
