@@ -35,9 +35,11 @@ def check_same_run(run: Path, ckpt: Path, cfg: PretrainConfig, meta: dict[str, A
     """Refuse (UsageError, one line) a resume whose modality, byte convention, sample rate or model
     differs from what checkpoint ``ckpt`` was trained with; ``meta`` describes the data now."""
     saved = read_metadata(ckpt)
-    was = _data_kind(saved, checkpoint_modality(saved))
-    now = _data_kind(meta, str(meta.get("modality")))
-    if was != now:
+    was_modality, now_modality = checkpoint_modality(saved), str(meta.get("modality"))
+    recorded = [key for key in ("byte_convention", "sample_rate") if saved.get(key) is not None]
+    differs = was_modality != now_modality or any(saved[key] != meta.get(key) for key in recorded)
+    if differs:
+        was, now = _data_kind(saved, was_modality), _data_kind(meta, now_modality)
         raise UsageError(f"cannot resume {run}: its checkpoint {ckpt.name} was trained on {was}, the data "
                          f"now is {now}; a run keeps one kind of data: start a new run with --out")
     old = _architecture(HNetConfig.from_json(ckpt / "config.json").to_dict())
