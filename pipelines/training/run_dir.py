@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from hnet_bio.atomic import atomic_path, atomic_write_text, fsync_dir
-from hnet_bio.checkpoint import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE
+from hnet_bio.checkpoint import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, save_pretrained
 from pipelines.errors import UsageError
 
 CHECKPOINTS = "checkpoints"
@@ -170,8 +170,6 @@ def save_checkpoint(run_dir: str | Path, step: int, model: torch.nn.Module,
     On any failure (a full disk, a second Ctrl-C) the temporary directory is removed and the
     earlier checkpoints are untouched.
     """
-    from hnet_bio.checkpoint import save_pretrained
-
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
     final = root / step_dir_name(step)
@@ -245,7 +243,10 @@ def _remove_atomically(path: Path, step: int | None = None) -> None:
     if step is not None:
         fault_point("rotate-renamed", step)
     for i, f in enumerate(sorted(trash.iterdir())):
-        f.unlink()
+        if f.is_dir() and not f.is_symlink():
+            shutil.rmtree(f)
+        else:
+            f.unlink()
         if i == 0 and step is not None:
             fault_point("rotate-deleting", step)
     trash.rmdir()
