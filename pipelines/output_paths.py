@@ -1,11 +1,12 @@
 """Output paths: check that ``--out`` can be written before any work, and report a failed write
 (full disk, read-only file system) as one line naming the user's path.
 
-Why a probe rather than ``os.access``: ``access(2)`` answers for the real user id and says yes to
-root on a read-only bind mount's permission bits in some container set-ups; creating (and at once
-removing) a hidden file is the question the job will actually ask. Why the user's path in every
-message: the atomic writer works on hidden temporary names (``.model.safetensors.x1y2.tmp``) that
-mean nothing to a user and are gone by the time the message is read.
+Why a probe rather than ``os.access``: ``access(2)`` reasons from permission bits (root passes
+almost always), while ACLs, SELinux, NFS servers and exhausted inodes can still refuse a create;
+creating (and at once removing) a hidden file is the question the job will actually ask. A probe
+cannot see that the disk is nearly full, which is why failed writes later are reported as well.
+Why the user's path in every message: the atomic writer works on hidden temporary names
+(``.model.safetensors.x1y2.tmp``) that mean nothing to a user and are gone by the time it is read.
 """
 
 from __future__ import annotations
