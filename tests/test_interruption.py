@@ -128,7 +128,7 @@ def test_ctrl_c_checkpoints_summarises_and_exits_130(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "pipelines", "pretrain", "--config", str(recipe), "--data", DNA[0],
            "--out", str(run)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_sigint_default)
     _wait_for_steps(run, proc, 3)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -160,11 +160,20 @@ def test_second_ctrl_c_stops_at_once_and_abandons_the_checkpoint(tmp_path: Path,
 
     monkeypatch.setattr(torch, "save", ctrl_c_during_write)
     run = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        pt.pretrain(tiny(max_steps=8, eval_every=0), DNA, run, verbose=False, on_step=ctrl_c_after_step)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, even under nohup
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pt.pretrain(tiny(max_steps=8, eval_every=0), DNA, run, verbose=False, on_step=ctrl_c_after_step)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert sorted(p.name for p in (run / rd.CHECKPOINTS).iterdir()) == [rd.step_dir_name(2)]
     _assert_every_checkpoint_loads(run)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def _sigint_default() -> None:
+    """In the child before exec: SIGINT as at a terminal, even if the test runs under nohup."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_steps(run: Path, proc: subprocess.Popen, steps: int) -> None:

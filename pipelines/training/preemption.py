@@ -57,7 +57,9 @@ def stop_on_signals(announce: bool = True) -> Iterator[StopFlag]:
             print("\ninterrupted: finishing this step and writing a checkpoint "
                   "(press Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
 
-    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    # A SIGINT ignored on entry (`nohup`, a script's `cmd &`) stays ignored, as Python itself does.
+    signals = [s for s in STOP_SIGNALS if not (s == signal.SIGINT and signal.getsignal(s) == signal.SIG_IGN)]
+    previous = {s: signal.signal(s, handler) for s in signals}
     try:
         yield flag
     finally:
