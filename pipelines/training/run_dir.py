@@ -202,8 +202,12 @@ def mark_best(run_dir: str | Path, step: int) -> Path:
     root = Path(run_dir) / CHECKPOINTS
     tmp = root / f"{TMP_PREFIX}best-{os.getpid()}"
     tmp.unlink(missing_ok=True)
-    os.symlink(step_dir_name(step), tmp)
-    os.replace(tmp, root / BEST)
+    try:
+        os.symlink(step_dir_name(step), tmp)
+        os.replace(tmp, root / BEST)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(root)
     return root / BEST
 
