@@ -14,13 +14,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.errors import JobFailed, UsageError
+from pipelines.units import human_bytes
 
-__all__ = ["check_output_dir", "check_output_file", "describe_os_error", "reporting_write_errors"]
+__all__ = ["check_free_space", "check_output_dir", "check_output_file", "describe_os_error",
+           "reporting_write_errors"]
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -90,6 +93,15 @@ def check_output_file(path: str | os.PathLike[str], option: str = "--out") -> No
     if path.is_dir():
         raise UsageError(f"{option} {path} is a directory; give a file name")
     _check_parent_chain(path, option)
+
+
+def check_free_space(path: str | os.PathLike[str], needed: int, what: str, option: str = "--out") -> None:
+    """Refuse (UsageError) when the file system that will hold ``path`` has less than ``needed`` bytes
+    free: a run that cannot write its first checkpoint would only fail after training up to it."""
+    free = shutil.disk_usage(_nearest_existing(Path(path))).free
+    if free < needed:
+        raise UsageError(f"{option} {path}: only {human_bytes(free)} free there, and {what} needs about "
+                         f"{human_bytes(needed)}")
 
 
 @contextlib.contextmanager

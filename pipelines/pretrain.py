@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from hnet_bio.atomic import atomic_write_json
 from hnet_bio.compilation import compile_byte_level, uncompile
 from pipelines.errors import UsageError
-from pipelines.output_paths import check_output_dir, reporting_write_errors
+from pipelines.output_paths import check_free_space, check_output_dir, reporting_write_errors
 from pipelines.training import run_dir as rd
 from pipelines.training.distributed import DistEnv, any_rank, barrier, init_distributed, shutdown
 from pipelines.training.evaluation import evaluate_bpb
@@ -160,6 +160,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     opt = torch.optim.AdamW(groups, lr=t.lr, betas=t.betas, eps=t.eps)
     meta = build_metadata(train_corpus, cfg)
 
+    if env.is_main:  # weights (4 B/param) + AdamW moments (8 B/param): one checkpoint must fit
+        check_free_space(out, 12 * model.num_parameters(), "a checkpoint", "--resume" if resume else "--out")
     state = TrainState(world_size=env.world_size, step_bytes=step_bytes, schedule_steps=max_steps)
     metrics_path = out / "metrics.jsonl"
     ckpt = rd.latest_checkpoint(out) if resume else None

@@ -95,6 +95,20 @@ def test_out_that_is_a_file_or_unwritable_is_refused_first(tmp_path: Path, dna_c
     assert not run.parent.exists() and not out.exists()
 
 
+def test_too_little_space_for_one_checkpoint_is_refused_before_training(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The file system's free space is injected (the real one cannot be filled safely)."""
+    import shutil
+
+    real = shutil.disk_usage
+    monkeypatch.setattr(output_paths.shutil, "disk_usage", lambda p: real(p)._replace(free=1000))
+    run = tmp_path / "run"
+    assert main(["pretrain", "--config", str(_recipe(tmp_path)), "--data", DNA[0], "--out", str(run)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert f"--out {run}: only 1 kB free there, and a checkpoint needs about" in line
+    assert not run.exists()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
 def test_read_only_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     locked = tmp_path / "locked"
