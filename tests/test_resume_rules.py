@@ -53,6 +53,10 @@ def test_resume_refuses_other_modality_vocabulary_or_model(tmp_path: Path,
     _refused(["pretrain", "--resume", str(dna), "--train.max_steps", "4"], dna, capsys,
              "dna bytes (ascii-softmask)", "dna bytes (ascii-upper)")
 
+    atomic_write_json(meta_file, meta)  # other files of the same kind: allowed
+    assert main(["pretrain", "--resume", str(dna), "--data", DNA[1], "--train.max_steps", "3", "-q"]) == 0
+    assert rd.latest_checkpoint(dna).name == rd.step_dir_name(3)
+
 
 def test_extend_a_finished_schedule(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """max_steps 4 with the decay from step 2: more steps are refused unless --train.extend, which runs
