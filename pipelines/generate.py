@@ -184,8 +184,15 @@ def _write(
         base = Path(out)
         paths = [base] if len(samples) == 1 else [base.with_name(f"{base.stem}-{i + 1}.wav")
                                                   for i in range(len(samples))]
-        for path, data in zip(paths, samples):
-            write_wav(path, data, sample_rate)
+        written: list[Path] = []
+        try:
+            for path, data in zip(paths, samples):
+                write_wav(path, data, sample_rate)
+                written.append(path)
+        except BaseException:  # a full disk at sample 3: no partial set of outputs either
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         return paths
     records = [(f"sample{i + 1} {desc}", s) for i, s in enumerate(samples)]
     if out is None:

@@ -197,6 +197,27 @@ def test_disk_full_in_metrics_and_generate_output(tmp_path: Path, dna_checkpoint
     assert not out.exists()
 
 
+def test_disk_full_at_the_third_wav_leaves_no_wav(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    torch.manual_seed(0)
+    ckpt = tmp_path / "audio"
+    save_pretrained(HNetLM(HNetConfig.from_json(ROOT / "configs" / "tiny-1stage.json")), ckpt,
+                    {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
+    real = gen.write_wav
+
+    def full_at_third(path: Path, *a: object, **k: object) -> object:
+        if path.name.endswith("-3.wav"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path.with_name(".x.tmp")))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(gen, "write_wav", full_at_third)
+    out = tmp_path / "gen" / "s.wav"
+    rc = main(["generate", "--checkpoint", str(ckpt), "--prompt-audio", str(ROOT / "tests" / "data" /
+               "speech_allison_3s.wav"), "--max-new-bytes", "8", "--num-samples", "3", "--out", str(out)])
+    assert rc == 1 and f"cannot write output {out}: No space left" in capsys.readouterr().err
+    assert not list(out.parent.glob("*.wav"))
+
+
 # --------------------------------------------------------------------------- permissions
 
 def test_every_run_file_gets_the_umask_mode(tmp_path: Path) -> None:
