@@ -25,6 +25,7 @@ from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file, write_wav
 from modalities.dna import fasta_lines, read_sequence, write_fasta
 from modalities.iupac import LETTERS
 from pipelines.errors import InputError, UsageError
+from pipelines.output_paths import check_output_file, reporting_write_errors
 
 DNA_ALPHABET = "ACGTN"
 IUPAC_TEXT = frozenset(LETTERS.decode("ascii"))  # what a DNA prompt or alphabet may contain
@@ -134,6 +135,8 @@ def generate_job(
     """
     if num_samples < 1:
         raise UsageError("--num-samples must be >= 1")
+    if out is not None:
+        check_output_file(out)  # a directory or an unwritable place: said before the model loads
     sampling = dataclasses.replace(sampling) if sampling is not None else SamplingConfig()
     model, meta = load_pretrained(checkpoint, dtype=dtype)
     modality = checkpoint_modality(meta)
@@ -177,7 +180,8 @@ def generate_job(
         progress.write(f"{lead}generate: {produced:,} bytes ({num_samples} sample(s)) in {seconds:.2f} s, "
                        f"{rate:,.0f} bytes/s\n")
     results = [(prompt_bytes if include_prompt else b"") + bytes(s) for s in samples]
-    outputs = _write(modality, results, out, sample_rate, _describe(prompt_bytes, sampling))
+    with reporting_write_errors("output", out if out is not None else "to stdout"):
+        outputs = _write(modality, results, out, sample_rate, _describe(prompt_bytes, sampling))
     return GenerateResult(results, outputs, modality, produced, seconds, rate)
 
 
@@ -209,8 +213,15 @@ def _write(
         base = Path(out)
         paths = [base] if len(samples) == 1 else [base.with_name(f"{base.stem}-{i + 1}.wav")
                                                   for i in range(len(samples))]
-        for path, data in zip(paths, samples):
-            write_wav(path, data, sample_rate)
+        written: list[Path] = []
+        try:
+            for path, data in zip(paths, samples):
+                write_wav(path, data, sample_rate)
+                written.append(path)
+        except BaseException:  # a full disk at sample 3: no partial set of outputs either
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         return paths
     records = [(f"sample{i + 1} {desc}", s) for i, s in enumerate(samples)]
     if out is None:

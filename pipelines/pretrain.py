@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from hnet_bio.atomic import atomic_write_json
 from hnet_bio.compilation import compile_byte_level, uncompile
 from pipelines.errors import UsageError
+from pipelines.output_paths import check_free_space, check_output_dir, reporting_write_errors
 from pipelines.training import run_dir as rd
 from pipelines.training.distributed import DistEnv, any_rank, barrier, init_distributed, shutdown
 from pipelines.training.evaluation import evaluate_bpb
@@ -35,11 +36,13 @@ from pipelines.training.metrics import (
     MetricsLogger,
     Progress,
     plot_run,
+    read_metrics,
     throughput,
     training_flops_per_byte,
     truncate_metrics,
 )
-from pipelines.training.preemption import stop_on_signals
+from pipelines.training.preemption import ignore_interrupts, stop_on_signals
+from pipelines.training.resume import check_same_run, plan_schedule
 from pipelines.training.schedule import WSDSchedule
 from pipelines.training.train_config import (
     PretrainConfig,
@@ -72,6 +75,7 @@ class RunSummary:
     plot_path: Path | None
     elapsed_s: float
     bytes_per_s: float
+    stopped_by: str | None = None  # the signal that stopped the run early ("SIGINT", "SIGTERM", ...)
 
     @property
     def completed(self) -> bool:
@@ -110,13 +114,19 @@ def _prepare_run_dir(cfg: PretrainConfig | None, out: Path, resume: bool,
     """Validate before anything is written: a fresh run needs an empty directory."""
     saved = out / CONFIG_FILE
     if resume:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"cannot resume {out}: it is a file, not a run directory")
         if cfg is None:
             if not saved.is_file():
                 raise UsageError(f"cannot resume {out}: no {CONFIG_FILE} there")
             cfg = from_dict(json.loads(saved.read_text()))
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"run directory {out} is not empty; use --resume {out} to continue it, "
-                          "or choose another --out")
+        rd.check_layout(out)
+        check_output_dir(out, "--resume")
+    else:
+        check_output_dir(out)  # a regular file, an unwritable place: said before any work
+        if out.exists() and any(out.iterdir()):
+            raise UsageError(f"run directory {out} is not empty; use --resume {out} to continue it, "
+                             "or choose another --out")
     if cfg is None:
         raise UsageError("no config given")
     if data is not None:
@@ -136,30 +146,41 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     data = open_training_data(cfg)  # sizes checked here, before anything is trained or written
     train_corpus, train_set, eval_set = data.train_corpus, data.train_set, data.eval_set
     torch.manual_seed(t.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
+    rd.seed_rng(t.seed)  # Python's and NumPy's too: every RNG state in a checkpoint is the run's own
     model = build_model(HNetConfig.from_dict(cfg.model_config_dict())).to(env.device)
 
     step_bytes = t.batch_size * t.seq_len * t.grad_accum * env.world_size  # predicted bytes per step
     max_steps = math.ceil(t.byte_budget / step_bytes) if t.byte_budget else t.max_steps
-    sched = WSDSchedule.from_fractions(max_steps, t.warmup_fraction, t.decay_fraction, t.min_lr_ratio,
-                                       t.decay_shape, t.warmup_steps)
     groups = param_groups(model, weight_decay=t.weight_decay)
     opt = torch.optim.AdamW(groups, lr=t.lr, betas=t.betas, eps=t.eps)
+    meta = build_metadata(train_corpus, cfg)
 
-    state = TrainState(world_size=env.world_size, step_bytes=step_bytes)
+    if env.is_main:  # weights (4 B/param) + AdamW moments (8 B/param): one checkpoint must fit
+        check_free_space(out, 12 * model.num_parameters(), "a checkpoint", "--resume" if resume else "--out")
+    state = TrainState(world_size=env.world_size, step_bytes=step_bytes, schedule_steps=max_steps)
     metrics_path = out / "metrics.jsonl"
     ckpt = rd.latest_checkpoint(out) if resume else None
-    if ckpt is not None:
-        state = restore(ckpt, model, opt, env, step_bytes)
+    schedule_note = None
+    if ckpt is not None:  # refuse a different run before anything is loaded or written
+        check_same_run(out, ckpt, cfg, meta)
+        schedule_steps, schedule_note = plan_schedule(out, rd.load_trainer_state(ckpt), max_steps, t)
+        state = restore(ckpt, model, opt, env, step_bytes, schedule_steps)
     elif resume and env.is_main:
         print(f"pretrain: warning: no checkpoint in {out}; starting it again from step 0", file=sys.stderr)
+    if schedule_note and env.is_main:  # not progress: said even with --quiet
+        print(f"pretrain: {schedule_note}", file=sys.stderr)
+    sched = WSDSchedule.from_fractions(state.schedule_steps, t.warmup_fraction, t.decay_fraction,
+                                       t.min_lr_ratio, t.decay_shape, t.warmup_steps)
     if env.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        rd.remove_stale_temporaries(out)
-        atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
-        if ckpt is not None:
-            truncate_metrics(metrics_path, state.step)
-        else:
-            metrics_path.unlink(missing_ok=True)
+        with reporting_write_errors("run directory", out):
+            out.mkdir(parents=True, exist_ok=True)
+            rd.remove_stale_temporaries(out)
+            atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
+            if ckpt is not None:
+                truncate_metrics(metrics_path, state.step)
+                rd.finish_interrupted(out, t.keep_last, state.best_step)  # a kill between save and rotate
+            else:
+                metrics_path.unlink(missing_ok=True)
     barrier(env)
 
     net: torch.nn.Module = model
@@ -170,7 +191,6 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
     if t.compile:
         compile_byte_level(model)  # byte-level layers only: inner lengths are data-dependent
     logger = MetricsLogger(metrics_path if env.is_main else None)
-    meta = build_metadata(train_corpus, cfg)
     flops_per_byte = training_flops_per_byte(model, t.seq_len)
     say = Progress(max_steps, state.step, verbose)
     if verbose:
@@ -194,17 +214,23 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         if step > 0 and (periodic_save or is_best):
             save(step, is_best)
         elif env.is_main:
-            plot_run(metrics_path, out / "loss.png", _title(model, cfg))
+            with reporting_write_errors("loss plot", out / "loss.png"):
+                plot_run(metrics_path, out / "loss.png", _title(model, cfg))
 
     def save(step: int, is_best: bool = False) -> None:
         """Rank 0 writes; every rank waits, so no rank runs ahead of a checkpoint being written."""
         if env.is_main:
-            rd.save_checkpoint(out, step, model, opt, state.to_json(cfg), {
-                **meta, "train_bytes": state.train_bytes, "step": step, "eval_bpb": state.last_eval_bpb})
-            if is_best:
-                rd.mark_best(out, step)
-            rd.rotate_checkpoints(out, t.keep_last, state.best_step)
-            plot_run(metrics_path, out / "loss.png", _title(model, cfg))
+            newest = rd.latest_checkpoint(out)
+            intact = f"earlier checkpoints are intact (newest: {newest})" if newest else "nothing else lost"
+            with reporting_write_errors("checkpoint", out / rd.CHECKPOINTS / rd.step_dir_name(step),
+                                        f"{intact}; continue with: hnet-bio pretrain --resume {out}"):
+                rd.save_checkpoint(out, step, model, opt, state.to_json(cfg), {
+                    **meta, "train_bytes": state.train_bytes, "step": step, "eval_bpb": state.last_eval_bpb})
+                if is_best:
+                    rd.mark_best(out, step)
+                rd.rotate_checkpoints(out, t.keep_last, state.best_step)
+            with reporting_write_errors("loss plot", out / "loss.png"):
+                plot_run(metrics_path, out / "loss.png", _title(model, cfg))
         state.last_checkpoint = out / rd.CHECKPOINTS / rd.step_dir_name(step)
         barrier(env)
 
@@ -213,17 +239,21 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
 
     end = min(max_steps, stop_after) if stop_after is not None else max_steps
     def batches_from(step: int) -> Any:
+        # Own generator: creating the iterator draws a base seed, which must not advance the global
+        # RNG (its state is checkpointed and equals an uninterrupted run's only if resume draws nothing).
         return iter(DataLoader(train_set, batch_sampler=WindowBatches(step, end, t.grad_accum, env.world_size,
                                env.rank, t.batch_size), num_workers=t.num_workers,
-                               pin_memory=env.device.type == "cuda"))
+                               pin_memory=env.device.type == "cuda", worker_init_fn=ignore_interrupts,
+                               generator=torch.Generator().manual_seed(t.seed)))
 
     batches = batches_from(state.step)
     compile_pending = t.compile  # a failing compile shows on the first step: fall back to eager
     t_start = t_log = time.perf_counter()
     bytes_at_log, bytes_at_start = state.train_bytes, state.train_bytes
     rec: dict[str, Any] = {}
+    stopped_by: str | None = None
     net.train()
-    with stop_on_signals() as stop:
+    with stop_on_signals(announce=env.is_main) as stop:
         try:
             while state.step < end:
                 factor = sched(state.step)
@@ -262,6 +292,7 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                 say.update(step, rec, logged)
                 if on_step is not None:
                     on_step(step, rec)
+                rd.fault_point("step-done", step)
                 t_pause = time.perf_counter()
                 do_eval = (t.eval_every > 0 and step % t.eval_every == 0) or step == max_steps
                 periodic = (t.save_every > 0 and step % t.save_every == 0) or step == end
@@ -273,24 +304,34 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                     t_log += time.perf_counter() - t_pause
                 if any_rank(bool(stop), env) and state.step < end:
                     save(state.step)
-                    say.message(f"stopping on signal {stop.signum} after step {state.step}; "
+                    say.message(f"stopping on {stop.name} after step {state.step} (checkpoint written); "
                                 f"continue with: hnet-bio pretrain --resume {out}")
+                    stopped_by = stop.name
                     break
         finally:
             say.close()
             logger.close()
     elapsed = time.perf_counter() - t_start
+    final_loss = rec["loss"] if rec else _last_loss(metrics_path) if env.is_main else None
     summary = RunSummary(
         run_dir=out, steps=state.step, max_steps=max_steps, train_bytes=state.train_bytes,
-        final_loss=rec.get("loss"), final_eval_bpb=state.last_eval_bpb, best_eval_bpb=state.best_eval_bpb,
+        final_loss=final_loss, final_eval_bpb=state.last_eval_bpb, best_eval_bpb=state.best_eval_bpb,
         last_checkpoint=rd.latest_checkpoint(out), best_checkpoint=rd.best_checkpoint(out),
         metrics_path=metrics_path, plot_path=(out / "loss.png") if (out / "loss.png").exists() else None,
-        elapsed_s=elapsed, bytes_per_s=(state.train_bytes - bytes_at_start) / max(elapsed, 1e-9))
+        elapsed_s=elapsed, bytes_per_s=(state.train_bytes - bytes_at_start) / max(elapsed, 1e-9),
+        stopped_by=stopped_by)
     if env.is_main:
-        atomic_write_json(out / "summary.json", summary.to_json())
+        with reporting_write_errors("summary", out / "summary.json"):
+            atomic_write_json(out / "summary.json", summary.to_json())
     if verbose:
         print(format_summary(summary), flush=True)
     return summary
+
+
+def _last_loss(metrics_path: Path) -> float | None:
+    """The last logged training loss (a resumed run that had nothing left to train logs none)."""
+    train = read_metrics(metrics_path, "train")
+    return train[-1]["loss"] if train else None
 
 
 def _diverged_message(what: str, value: float, step: int, state: TrainState) -> str:
@@ -315,6 +356,8 @@ def format_summary(s: RunSummary) -> str:
     lines.append(f"  metrics:    {s.metrics_path}")
     if s.plot_path is not None:
         lines.append(f"  loss plot:  {s.plot_path}")
+    if not s.completed:
+        lines.append(f"  continue:   hnet-bio pretrain --resume {s.run_dir}")
     return "\n".join(lines)
 
 
@@ -373,5 +416,5 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError("give --config CONFIG and --out RUN_DIR (or --resume RUN_DIR)")
         cfg = load_config(args.config, overrides)
         out_dir, resume = args.out, False
-    pretrain(cfg, data, out_dir, resume=resume, stop_after=args.stop_after, verbose=not args.quiet)
-    return 0
+    summary = pretrain(cfg, data, out_dir, resume=resume, stop_after=args.stop_after, verbose=not args.quiet)
+    return 130 if summary.stopped_by == "SIGINT" else 0  # the shell's status for a Ctrl-C'd job

@@ -11,4 +11,5 @@ module per job. Other jobs reuse some of them: `evaluation` (held-out bits per b
 - `distributed`: DDP set-up (one process or torchrun)
 - `metrics`: metrics.jsonl, console lines, the loss plot
 - `preemption`: SIGTERM/SIGINT -> checkpoint and stop
+- `resume`: what --resume refuses, and how it continues the schedule (train.extend)
 """

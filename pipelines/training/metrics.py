@@ -8,6 +8,7 @@ compute the same losses write byte-identical numbers (the resume test relies on 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from hnet_bio.atomic import atomic_write, atomic_write_text
+from pipelines.output_paths import reporting_write_errors
 from pipelines.units import human_bytes
 
 
@@ -27,20 +29,35 @@ class MetricsLogger:
 
     def __init__(self, path: Path | None):
         self.path = path
+        self._failed = False
         self._fh: TextIO | None = open(path, "a") if path is not None else None  # noqa: SIM115
 
     def log(self, record: dict[str, Any]) -> None:
         if self._fh is None:
             return
-        self._fh.write(json.dumps(record, allow_nan=True) + "\n")
-        self._fh.flush()
+        try:
+            with reporting_write_errors("metrics", self.path, "the checkpoints written so far are intact"):
+                self._fh.write(json.dumps(record, allow_nan=True) + "\n")
+                self._fh.flush()
+        except BaseException:
+            self._failed = True
+            raise
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
-            self._fh = None
+        """Flush and fsync; after a failed write only release the file (that error is the one to report)."""
+        if self._fh is None:
+            return
+        fh, self._fh = self._fh, None
+        if self._failed:
+            with contextlib.suppress(OSError):
+                fh.close()
+            return
+        with reporting_write_errors("metrics", self.path):
+            try:
+                fh.flush()
+                os.fsync(fh.fileno())
+            finally:
+                fh.close()
 
 
 def read_metrics(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ class TrainConfig:
     batch_size: int = 8  # windows per micro-step per rank
     grad_accum: int = 1  # micro-steps per optimizer step
     max_steps: int = 1000  # optimizer steps; ignored when byte_budget is set
+    extend: bool = False  # --resume past a schedule whose decay began: extra steps at the final lr
     byte_budget: int | None = None  # total training bytes (all ranks); sets max_steps when given
     lr: float = 2e-3  # peak learning rate of the level-0 groups (times their lr_multiplier)
     min_lr_ratio: float = 0.1  # final lr = lr * min_lr_ratio at the end of the decay phase

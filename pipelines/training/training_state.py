@@ -35,6 +35,7 @@ class TrainState:
     last_checkpoint: Path | None = None
     world_size: int = 1
     step_bytes: int = 0
+    schedule_steps: int = 0  # total steps the lr schedule is planned over (resume.plan_schedule)
 
     def to_json(self, cfg: PretrainConfig) -> dict[str, Any]:
         t = cfg.train
@@ -49,7 +50,8 @@ class TrainState:
             "best_eval_bpb": self.best_eval_bpb,
             "best_step": self.best_step,
             "last_eval_bpb": self.last_eval_bpb,
-            "schedule": {"kind": "wsd", "lr": t.lr, "min_lr_ratio": t.min_lr_ratio,
+            "schedule": {"kind": "wsd", "total_steps": self.schedule_steps, "lr": t.lr,
+                         "min_lr_ratio": t.min_lr_ratio,
                          "warmup_fraction": t.warmup_fraction, "warmup_steps": t.warmup_steps,
                          "decay_fraction": t.decay_fraction, "decay_shape": t.decay_shape},
             "rng": rd.capture_rng_state(),
@@ -59,7 +61,7 @@ class TrainState:
 
 
 def restore(ckpt: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, env: DistEnv,
-            step_bytes: int) -> TrainState:
+            step_bytes: int, schedule_steps: int) -> TrainState:
     """Load weights, AdamW moments, RNG states and counters of ``ckpt`` into a fresh run."""
     from hnet_bio.checkpoint import load_pretrained
 
@@ -75,7 +77,8 @@ def restore(ckpt: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, env:
               "process(es); the data order from here on differs from the original run", file=sys.stderr)
     return TrainState(step=js["step"], train_bytes=js["train_bytes"], best_eval_bpb=js["best_eval_bpb"],
                       best_step=js["best_step"], last_eval_bpb=js.get("last_eval_bpb"),
-                      last_checkpoint=ckpt, world_size=env.world_size, step_bytes=step_bytes)
+                      last_checkpoint=ckpt, world_size=env.world_size, step_bytes=step_bytes,
+                      schedule_steps=schedule_steps)
 
 
 def build_metadata(corpus: Any, cfg: PretrainConfig) -> dict[str, Any]:
