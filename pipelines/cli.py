@@ -27,6 +27,8 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.data",
     "pipelines.pretrain",
     "pipelines.generate",
+    "pipelines.models",
+    "pipelines.package",
 )
 
 
