@@ -111,6 +111,15 @@ def recipe_differences(recipe: Path, saved: dict[str, Any]) -> dict[str, list[An
     return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 
+def pretrain_command(recipe: Path, run: Path, diffs: dict[str, list[Any]]) -> str:
+    """The command that reproduces the run: the recipe plus an override for every key it changed."""
+    parts = ["hnet-bio", "pretrain", "--config", _rel(recipe), "--out", _rel(run)]
+    for key, (_, value) in diffs.items():
+        if key.startswith(("train.", "data.")) and isinstance(value, (int, float, str)) and value is not None:
+            parts += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return shlex.join(parts)
+
+
 def default_hardware(run: Path, ckpt: Path) -> str:
     """What the run's files tell about where it ran; ``--hardware`` states it exactly."""
     world = rd.load_trainer_state(ckpt).get("data_position", {}).get("world_size", 1)
@@ -252,6 +261,7 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
         step_bytes = (int(saved["train"]["batch_size"]) * seq_len * int(saved["train"].get("grad_accum", 1))
                       * int(rd.load_trainer_state(ckpt).get("data_position", {}).get("world_size", 1)))
         history = run_history(run)
+        diffs = recipe_differences(recipe_path, saved)
         units = corpus_desc.get("units", [])
         split_names = sorted({Path(u["source"]).name if modality == "dna" else u["name"] for u in units})
         weights_sha = _sha256(weights)
@@ -272,8 +282,8 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
                 "epochs": int(ck_meta.get("train_bytes", 0)) / max(int(corpus_desc.get("total_bytes", 0)), 1),
                 "stages": len(shipped.config.target_ratios()),
                 "steps": step, "max_steps": int(saved["train"]["max_steps"]), "step_bytes": step_bytes,
-                "recipe": _rel(recipe_path), "recipe_differences": recipe_differences(recipe_path, saved),
-                "command": f"hnet-bio pretrain --config {_rel(recipe_path)} --out {_rel(run)}",
+                "recipe": _rel(recipe_path), "recipe_differences": diffs,
+                "command": pretrain_command(recipe_path, run, diffs),
                 "sessions": history["sessions"], "wall_time_s": history["wall_time_s"],
                 "wall_time_note": "the logged training time of every session, summed; start-up and "
                                   "evaluation pauses between logs are not counted",

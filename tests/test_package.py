@@ -74,6 +74,8 @@ def test_package_writes_a_measured_model(run: Path, tmp_path: Path) -> None:
     assert t["recipe_differences"]["train.max_steps"] == [40, 3]
     assert t["recipe_differences"]["train.seq_len"] == [256, 128]
     assert "train.lr" not in t["recipe_differences"]
+    assert t["command"].endswith(f"--out {run} --train.eval_every 0 --train.log_every 1 "
+                                 "--train.max_steps 3 --train.save_every 3 --train.seq_len 128")
     assert t["hardware"] == "test CPU" and t["sessions"] == 1 and t["wall_time_s"] > 0
 
     card = (out / "README.md").read_text()
