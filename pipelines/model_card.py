@@ -68,8 +68,21 @@ def _eval_section(title: str, ev: dict[str, Any], unit: str) -> list[str]:
         lines += _anchor_rows(bpb, anchors)
     else:
         lines.append("| classical anchors | not measured | |")
-    lines += ["", f"Bytes per chunk: {_chunks(ev['bytes_per_chunk'])}.", ""]
+    lines += ["", f"Bytes per chunk: {_chunks(ev['bytes_per_chunk'])}." + _verdict(bpb, anchors), ""]
     return lines
+
+
+def _verdict(bpb: float, anchors: dict[str, Any] | None) -> str:
+    """One sentence: which anchors the model beats on these bytes, and which it does not."""
+    if not anchors:
+        return ""
+    below = [label for key, label in ANCHOR_LABELS if key in anchors and bpb < anchors[key]]
+    above = [label for key, label in ANCHOR_LABELS if key in anchors and bpb >= anchors[key]]
+    if not above:
+        return " The model is below every classical anchor here."
+    if not below:
+        return " The model does not beat any classical anchor here."
+    return f" The model is below {', '.join(below)}, but not below {', '.join(above)}."
 
 
 def render_card(meta: dict[str, Any]) -> str:
