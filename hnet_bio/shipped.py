@@ -19,12 +19,14 @@ CARD_FILE = "README.md"
 
 
 def shipped_models(models_dir: Path | None = None) -> list[str]:
-    """Names of the shipped models present, sorted (a directory counts once it has its weights)."""
+    """Names of the shipped models present, sorted (a directory counts once it has its weights;
+    hidden ones are a packaging job's staging directories)."""
     root = MODELS_DIR if models_dir is None else Path(models_dir)
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and (p / "config.json").is_file() and (p / "model.safetensors").is_file())
+                  if p.is_dir() and not p.name.startswith(".")
+                  and (p / "config.json").is_file() and (p / "model.safetensors").is_file())
 
 
 def shipped_model_dir(name: str, models_dir: Path | None = None) -> Path:

@@ -120,9 +120,8 @@ def pretrain_command(recipe: Path, run: Path, diffs: dict[str, list[Any]]) -> st
     return shlex.join(parts)
 
 
-def default_hardware(run: Path, ckpt: Path) -> str:
+def default_hardware(world: int) -> str:
     """What the run's files tell about where it ran; ``--hardware`` states it exactly."""
-    world = rd.load_trainer_state(ckpt).get("data_position", {}).get("world_size", 1)
     device = "a CUDA GPU" if torch.cuda.is_available() else "CPU"
     cpu = ""
     try:
@@ -210,7 +209,10 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
     seq_len = int(saved["train"]["seq_len"])
     say = progress
 
+    # Everything read from the checkpoint is read now: a running training may rotate it away.
     ck_meta = read_metadata(ckpt)
+    trainer_state = rd.load_trainer_state(ckpt)
+    world = int(trainer_state.get("data_position", {}).get("world_size", 1))
     modality = checkpoint_modality(ck_meta)
     model32, _ = load_pretrained(ckpt)
     staging = out.parent / f".tmp-{out.name}-{os.getpid()}"
@@ -257,9 +259,9 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
         s_ship = mm.measure(shipped, s_windows, batch_size)
         s_fp32 = mm.measure(model32, s_windows, batch_size)  # what bf16 storage costs
         corpus_desc = ck_meta.get("corpus", {})
-        step = int(ck_meta.get("step") or rd.load_trainer_state(ckpt)["step"])
+        step = int(ck_meta.get("step") or trainer_state["step"])
         step_bytes = (int(saved["train"]["batch_size"]) * seq_len * int(saved["train"].get("grad_accum", 1))
-                      * int(rd.load_trainer_state(ckpt).get("data_position", {}).get("world_size", 1)))
+                      * world)
         history = run_history(run)
         diffs = recipe_differences(recipe_path, saved)
         units = corpus_desc.get("units", [])
@@ -287,7 +289,7 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
                 "sessions": history["sessions"], "wall_time_s": history["wall_time_s"],
                 "wall_time_note": "the logged training time of every session, summed; start-up and "
                                   "evaluation pauses between logs are not counted",
-                "hardware": hardware or default_hardware(run, ckpt),
+                "hardware": hardware or default_hardware(world),
                 "checkpoint_choice": checkpoint if checkpoint in CHOICES else "path",
                 "source_checkpoint": _rel(ckpt),
                 "target_ratio": list(shipped.config.target_ratios()),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,7 @@ def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _tiny(root / "tiny-dna", {"modality": "dna", "byte_convention": "ascii-upper", "train_bytes": 7})
     _tiny(root / "tiny-audio", {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
     (root / "not-a-model").mkdir()  # no weights: not listed
+    shutil.copytree(root / "tiny-dna", root / ".tmp-tiny-dna-123")  # a packaging job's staging dir: hidden
     monkeypatch.setattr(registry, "MODELS_DIR", root)
     return root
 
