@@ -100,7 +100,7 @@ def render_card(meta: dict[str, Any]) -> str:
         f'model, meta = hnet_bio.load_pretrained("{meta["name"]}")  # float32 on the CPU',
         "```", "",
         f"or pass `--checkpoint {meta['name']}` to any `hnet-bio` command. Every number below was "
-        f"measured by `hnet-bio package` on the shipped weights ({w['dtype']}, loaded as float32); "
+        f"measured by `hnet-bio package` on the shipped weights ({w['dtype']}; loaded as float32); "
         "none is copied.", "",
         "## Data", "",
         f"- Byte convention: `{meta['byte_convention']}`"

@@ -274,7 +274,7 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
             "train_bytes": int(ck_meta.get("train_bytes", step * step_bytes)), "step": step,
             "trained_by": "hnet-bio pretrain", "parameters": shipped.num_parameters(),
             "weights": {"file": WEIGHTS_FILE, "bytes": weights.stat().st_size, "sha256": weights_sha,
-                        "dtype": "bfloat16 (residual_proj and mixer.D float32)"},
+                        "dtype": "bfloat16; residual_proj and mixer.D in float32"},
             "training": {
                 "corpus": corpus, "corpus_description": corpus_desc.get("source", {}).get("description", ""),
                 "corpus_package": corpus_desc.get("source", {}).get("package"),
