@@ -129,6 +129,18 @@ def training_units(corpus: str, eval_fraction: float = 0.05, seed: int = 0,
     return [c.read(i) for i in range(len(c))]
 
 
+def anchor_functions() -> tuple[Any, Any]:
+    """(compressed_bpb, markov_bpb) of `pipelines.anchors`; packaging asks first, to fail before any work."""
+    try:
+        import zstandard  # noqa: F401  (compressed_bpb needs it)
+
+        from pipelines.anchors import compressed_bpb, markov_bpb
+    except ImportError as exc:
+        raise UsageError(f"the classical anchors need pipelines/anchors.py and zstandard ({exc}); merge "
+                         "the compare work first, or package with --no-anchors") from None
+    return compressed_bpb, markov_bpb
+
+
 def classical_anchors(train_units: Sequence[np.ndarray], windows: Sequence[torch.Tensor],
                       max_order: int = 12) -> dict[str, Any]:
     """Best order-k Markov model (counted on ``train_units``), xz and zstd, in bits/byte, on the
@@ -136,11 +148,7 @@ def classical_anchors(train_units: Sequence[np.ndarray], windows: Sequence[torch
 
     The one place packaging calls `pipelines.anchors` (the compare work): point it elsewhere here.
     """
-    try:
-        from pipelines.anchors import compressed_bpb, markov_bpb
-    except ImportError as exc:
-        raise UsageError(f"the classical anchors need pipelines/anchors.py ({exc}); merge the compare "
-                         "work first, or package with --no-anchors") from None
+    compressed_bpb, markov_bpb = anchor_functions()
     arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
     markov = markov_bpb(list(train_units), arrays, max_order).to_json()
     comp = compressed_bpb(arrays)

@@ -200,6 +200,8 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
     corpus = saved["data"]["corpus"]
     if not isinstance(corpus, str) or "," in corpus or Path(corpus).suffix:
         raise UsageError(f"{run}: trained on files ({corpus!r}), not on a named corpus with a held-out split")
+    if anchors:
+        mm.anchor_functions()  # fail now, not after minutes of measuring
     ckpt = select_checkpoint(run, checkpoint)
     out = Path(out_dir) if out_dir is not None else registry.MODELS_DIR / name
     recipe_path = Path(recipe) if recipe is not None else REPO_ROOT / "configs" / f"pretrain-{name}.yaml"
