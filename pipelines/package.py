@@ -240,8 +240,9 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
             say.write(f"package: held-out split of {corpus} (up to {eval_windows} windows)\n")
         windows, coverage = mm.held_out_windows(corpus, seq_len, eval_windows, eval_fraction, seed)
         kind = "strains" if modality == "dna" else "files"
-        what = (f"The held-out {kind} of `{corpus}` (the eval split of pretraining), an evenly spaced "
-                "subset of its windows.")
+        subset = "an evenly spaced subset of" if len(windows) >= eval_windows else "all"
+        what = (f"The held-out {kind} of `{corpus}` (the eval split of pretraining): {subset} its "
+                "windows (a tail shorter than a window is left out).")
         evaluation["held_out"] = _evaluate(shipped, windows, coverage, what, train_units, max_order,
                                            batch_size, say)
         if modality == "dna" and absent_windows > 0:
