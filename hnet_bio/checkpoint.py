@@ -11,6 +11,10 @@ metadata.json keys (all optional except `model_class`, which `save_pretrained` w
 - "sample_rate": audio bytes per second (int), needed to write a WAV.
 - "train_bytes": bytes the model was trained on (int).
 Other keys (corpus description, step, eval_bpb, ...) are kept as written.
+
+Wherever a directory is accepted, the name of a shipped model (`hnet_bio.shipped`, e.g.
+"dna-bacteria-small") works too when no file of that name exists. Weights stored in bf16 (the
+shipped models) load into the float32 model unless another `dtype` is asked for.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from hnet_bio.config import HNetConfig
 from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError, ConfigError
 from hnet_bio.lm import build_model
+from hnet_bio.shipped import resolve_checkpoint, shipped_models
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -51,6 +56,9 @@ def save_pretrained(
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """metadata.json of a checkpoint directory (or of a shipped model by name); {} if it has none."""
+    if not Path(path).exists() and os.fspath(path) in shipped_models():
+        path = resolve_checkpoint(path)
     file = Path(path) / METADATA_FILE
     if not file.exists():
         return {}
@@ -81,10 +89,14 @@ def load_pretrained(
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the model from `path`/config.json and load `path`/model.safetensors strictly.
 
+    path: a checkpoint directory, or the name of a shipped model (see `hnet_bio.shipped`); an
+    unknown name raises CheckpointError listing the shipped ones.
+    dtype: None keeps the float32 model whatever the stored dtype (bf16 weights are upcast on
+    load, exactly), so everything downstream computes as with a float32 checkpoint.
     expected_class: refuse (CheckpointError) a checkpoint of another model class, e.g. an
     IsotropicLM where an HNetLM is needed.
     """
-    path = Path(path)
+    path = resolve_checkpoint(path)
     if not path.is_dir():
         raise CheckpointError(f"{path}: not a checkpoint directory")
     for name in (CONFIG_FILE, WEIGHTS_FILE):
@@ -103,7 +115,7 @@ def load_pretrained(
         raise CheckpointError(f"{path / WEIGHTS_FILE}: cannot read weights ({exc})") from None
     if config.tie_embeddings and "lm_head.weight" not in state and "embeddings.weight" in state:
         state["lm_head.weight"] = state["embeddings.weight"]
-    load_state_dict_strict(model, state, str(path / WEIGHTS_FILE))
+    load_state_dict_strict(model, state, str(path / WEIGHTS_FILE))  # copies into float32: upcasts bf16
     model.to(map_location)
     if dtype is not None:
         cast_model(model, dtype)  # keeps residual_proj / mixer.D fp32 for half dtypes

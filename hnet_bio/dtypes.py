@@ -20,10 +20,17 @@ def wide(x: torch.Tensor) -> torch.Tensor:
 
 
 def cast_model(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
-    """Cast to `dtype` in place, keeping residual_proj and mixer.D in float32 when dtype is a half type."""
-    model.to(dtype)
+    """Cast to `dtype` in place, keeping residual_proj and mixer.D in float32 when dtype is a half type.
+
+    The kept parameters keep their exact float32 values (saved before the cast, not rounded to
+    `dtype` and widened back), so a bf16 copy of a float32 model loses nothing in them.
+    """
+    keep: dict[str, torch.Tensor] = {}
     if dtype in (torch.bfloat16, torch.float16):
-        for name, param in model.named_parameters():
-            if FP32_KEEP.search(name):
-                param.data = param.data.float()
+        keep = {name: param.data.float().clone() for name, param in model.named_parameters()
+                if FP32_KEEP.search(name)}
+    model.to(dtype)
+    for name, param in model.named_parameters():
+        if name in keep:
+            param.data = keep[name].to(param.device)
     return model

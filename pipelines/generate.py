@@ -234,7 +234,8 @@ def _write(
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("generate", help="sample DNA (FASTA) or audio (WAV) from a checkpoint",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="checkpoint directory")
+    p.add_argument("--checkpoint", required=True,
+                   help="checkpoint directory, or a shipped model's name (see `hnet-bio models`)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", help="DNA letters to continue")
     src.add_argument("--prompt-fasta", metavar="FILE[:REGION]", help="e.g. genome.fa:chr1:1-500")
