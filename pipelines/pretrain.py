@@ -215,6 +215,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         evaluate_and_save(0, periodic_save=False)  # the untrained baseline, for the curve
 
     end = min(max_steps, stop_after) if stop_after is not None else max_steps
+    # Steps at which the training bytes first reach each requested count (log-spaced curves).
+    eval_steps = {math.ceil(b / step_bytes) for b in (t.eval_at_bytes or [])}
     def batches_from(step: int) -> Any:
         return iter(DataLoader(train_set, batch_sampler=WindowBatches(step, end, t.grad_accum, env.world_size,
                                env.rank, t.batch_size), num_workers=t.num_workers,
@@ -266,7 +268,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                 if on_step is not None:
                     on_step(step, rec)
                 t_pause = time.perf_counter()
-                do_eval = (t.eval_every > 0 and step % t.eval_every == 0) or step == max_steps
+                do_eval = ((t.eval_every > 0 and step % t.eval_every == 0) or step == max_steps
+                           or step in eval_steps)
                 periodic = (t.save_every > 0 and step % t.save_every == 0) or step == end
                 if do_eval:
                     evaluate_and_save(step, periodic)
