@@ -58,7 +58,13 @@ class MarkovResult:
 
 
 class _Coder:
-    """Maps bytes to dense symbol ids and k-byte contexts to integer keys (exact, or hashed)."""
+    """Dense symbol ids and the rolling context accumulator, order by order.
+
+    ``acc_k(t) = acc_{k-1}(t) * M + sym[t - k]`` (newest byte most significant) with ``M`` the
+    symbol base while contexts fit in 56 bits (then ``acc_k`` is the exact context) and an odd
+    64-bit multiplier after (a hash; odd, so no information is lost before the final mixing).
+    One pass per order, instead of ``k`` passes for order ``k``.
+    """
 
     def __init__(self, alphabet: np.ndarray):
         self.lookup = np.zeros(256, dtype=np.uint64)
@@ -68,48 +74,59 @@ class _Coder:
     def exact(self, order: int) -> bool:
         return order * math.log2(self.base) <= _KEY_BITS
 
-    def context_keys(self, data: np.ndarray, order: int) -> np.ndarray:
-        """Key of the ``order`` bytes before each position ``t >= order`` of ``data``: (len - order,)."""
-        n = data.size - order
-        sym = self.lookup[data]
-        key = np.zeros(max(n, 0), dtype=np.uint64)
-        if n <= 0 or order == 0:
-            return key
-        exact = self.exact(order)
+    def extend(self, acc: np.ndarray, sym: np.ndarray, order: int) -> np.ndarray:
+        """acc_{order} over positions ``order..n-1`` from acc_{order-1} over ``order-1..n-1``."""
+        mul = np.uint64(self.base) if self.exact(order) else _HASH_MUL
         with np.errstate(over="ignore"):
-            for j in range(order):  # oldest byte first
-                key = key * (np.uint64(self.base) if exact else _HASH_MUL) + sym[j:j + n]
-        if not exact:
-            key = (key >> np.uint64(64 - _KEY_BITS)) | np.uint64(1 << (_KEY_BITS - 1))  # tag: hashed
-        return key
+            return acc[1:] * mul + sym[: sym.size - order]
+
+    def key(self, acc: np.ndarray, order: int) -> np.ndarray:
+        """56-bit context keys: the accumulator itself, or its mixed top bits once hashed."""
+        if self.exact(order):
+            return acc
+        with np.errstate(over="ignore"):
+            return (acc * _HASH_MUL) >> np.uint64(64 - _KEY_BITS)
 
 
-def _pair_keys(coder: _Coder, units: Sequence[np.ndarray], order: int) -> np.ndarray:
+class _Rolling:
+    """Per-array context accumulators, advanced one order at a time (for training units or windows)."""
+
+    def __init__(self, coder: _Coder, arrays: Sequence[np.ndarray]):
+        self.coder = coder
+        self.arrays = arrays
+        self.sym = [coder.lookup[a] for a in arrays]
+        self.acc = [np.zeros(a.size, dtype=np.uint64) for a in arrays]  # order 0: positions 0..n-1
+        self.order = 0
+
+    def advance(self) -> None:
+        self.order += 1
+        self.acc = [self.coder.extend(acc, sym, self.order) if acc.size > 1 else acc[:0]
+                    for acc, sym in zip(self.acc, self.sym)]
+
+
+def _pair_keys(rolling: _Rolling) -> np.ndarray:
     """Sorted ``(context << 8) | next`` keys over all positions ``t >= order`` of every unit."""
-    parts = []
-    for u in units:
-        if u.size > order:
-            ctx = coder.context_keys(u, order)  # (u.size - order,)
-            parts.append((ctx << np.uint64(8)) | u[order:].astype(np.uint64))
+    k = rolling.order
+    parts = [(rolling.coder.key(acc, k) << np.uint64(8)) | u[k:].astype(np.uint64)
+             for acc, u in zip(rolling.acc, rolling.arrays) if acc.size]
     keys = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-    keys.sort(kind="stable")
+    keys.sort()
     return keys
 
 
-def _eval_keys(coder: _Coder, windows: Sequence[np.ndarray], order: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each predicted byte (position t >= 1 of each window): its order-``order`` context key
-    and whether that context lies inside the window (t >= order); both (total predicted,)."""
+def _eval_keys(rolling: _Rolling) -> tuple[np.ndarray, np.ndarray]:
+    """For each predicted byte (position t >= 1 of each window): its context key at the current
+    order and whether that context lies inside the window (t >= order); both (total predicted,)."""
+    k = rolling.order
     ctx_parts, ok_parts = [], []
-    for w in windows:
+    for acc, w in zip(rolling.acc, rolling.arrays):
         n = w.size - 1
         ctx = np.zeros(n, dtype=np.uint64)
         ok = np.zeros(n, dtype=bool)
-        if order == 0:
-            ok[:] = True
-        elif n >= order:
-            # predicted position t (1..n) uses w[t-order:t]; valid for t >= order
-            ctx[order - 1:] = coder.context_keys(w, order)
-            ok[order - 1:] = True
+        if acc.size:  # acc covers positions t = k..n; predicted position t sits at index t - 1
+            first = max(k, 1)
+            ctx[first - 1:] = rolling.coder.key(acc, k)[first - k:]
+            ok[first - 1:] = True
         ctx_parts.append(ctx)
         ok_parts.append(ok)
     return np.concatenate(ctx_parts), np.concatenate(ok_parts)
@@ -123,7 +140,7 @@ def markov_bpb(train_units: Sequence[np.ndarray], eval_windows: Sequence[np.ndar
     eval_windows: uint8 arrays ``w``; the bytes ``w[1:]`` are predicted from context inside ``w``.
     """
     train_units = [np.asarray(u, dtype=np.uint8) for u in train_units]
-    eval_windows = [np.asarray(w, dtype=np.uint8) for w in eval_windows]
+    eval_windows = [np.asarray(w, dtype=np.uint8) for w in eval_windows if len(w) > 1]
     targets = np.concatenate([w[1:] for w in eval_windows]) if eval_windows else np.zeros(0, np.uint8)
     if targets.size == 0:
         raise ValueError("no held-out bytes to evaluate the Markov anchor on")
@@ -131,16 +148,18 @@ def markov_bpb(train_units: Sequence[np.ndarray], eval_windows: Sequence[np.ndar
     for a in (*train_units, *eval_windows):
         seen[a] = True
     coder = _Coder(np.flatnonzero(seen).astype(np.uint8))
+    train, held = _Rolling(coder, train_units), _Rolling(coder, eval_windows)
     tgt = targets.astype(np.uint64)
     prob = np.full(targets.size, 1.0 / 256.0)  # order -1: uniform over byte values
     bpb: list[float] = []
-    train_positions = 0
+    train_positions = sum(u.size for u in train_units)
     for order in range(max_order + 1):
-        keys = _pair_keys(coder, train_units, order)
-        if order == 0:
-            train_positions = int(keys.size)
-        uniq = np.unique(keys)
-        ctx, ok = _eval_keys(coder, eval_windows, order)
+        if order:
+            train.advance()
+            held.advance()
+        keys = _pair_keys(train)
+        uniq = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if keys.size else keys  # sorted
+        ctx, ok = _eval_keys(held)
         lo_key, hi_key = ctx << np.uint64(8), (ctx << np.uint64(8)) | np.uint64(255)
         n_c = np.searchsorted(keys, hi_key, side="right") - np.searchsorted(keys, lo_key, side="left")
         pair = lo_key | tgt
