@@ -210,12 +210,12 @@ def _seen_windows(recipe: dict[str, Any], seed: int) -> list[np.ndarray]:
     return [ds[i].numpy() for i in range(n)]
 
 
-def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict[int, float | None]]]:
+def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
     """Each arm's last checkpoint on each extra held-out set (cached in its run directory)."""
     from pipelines.evaluate import evaluate_checkpoint
     from pipelines.training import run_dir as rd
 
-    result: dict[str, dict[str, dict[int, float | None]]] = {}
+    result: dict[str, dict[str, dict[str, float | None]]] = {}
     train = recipe["train"]
     for name, spec in recipe["eval_data"].items():
         result[name] = {}
@@ -247,7 +247,7 @@ def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict
                     }
                     stored[name] = entry
                     atomic_write_json(cache, stored)
-                result[name][a["name"]][seed] = entry["bpb"]
+                result[name][a["name"]][str(seed)] = entry["bpb"]
     return result
 
 

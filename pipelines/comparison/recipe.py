@@ -279,7 +279,13 @@ def _match_flops(recipe: CompareRecipe) -> None:
                 f"['T5'] or ['m12'], got {layout}"
             )
         target = _model_flops(recipe.arm(a.match_flops).model, seq_len)
-        best = min(range(1, 65), key=lambda d: abs(_model_flops(_with_depth(a.model, d), seq_len) - target))
+        best, best_err = 1, math.inf
+        for depth in range(1, 257):  # FLOPs grow with depth: stop at the first one past the target
+            got = _model_flops(_with_depth(a.model, depth), seq_len)
+            if abs(got - target) < best_err:
+                best, best_err = depth, abs(got - target)
+            if got >= target:
+                break
         a.model = _with_depth(a.model, best)
 
 
