@@ -125,14 +125,19 @@ def anchor_numbers(train_units: list[np.ndarray], windows: list[torch.Tensor] | 
     return {"markov": markov_bpb(train_units, arrays, max_order).to_json(), **compressed_bpb(arrays)}
 
 
-def training_units(spec: str | list[str], eval_fraction: float, seed: int,
-                   data_dir: str | None = None) -> list[np.ndarray]:
-    """Every unit of the training split of ``spec``, as uint8 arrays."""
+def training_units(spec: str | list[str], eval_fraction: float, seed: int, data_dir: str | None = None,
+                   rc: bool = False) -> list[np.ndarray]:
+    """Every unit of the training split of ``spec``, as uint8 arrays; with ``rc`` (DNA trained with
+    reverse-complement augmentation) their reverse complements too, as the neural model saw both."""
     from modalities.corpora import open_corpus
+    from modalities.datasets import reverse_complement_array
 
     corpus = open_corpus(_corpus_spec(spec), split="train", data_dir=data_dir,
                          eval_fraction=eval_fraction, seed=seed)
-    return [corpus.read(i) for i in range(len(corpus))]
+    units = [corpus.read(i) for i in range(len(corpus))]
+    if rc and corpus.modality == "dna":
+        units += [reverse_complement_array(u) for u in units]
+    return units
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str], *,
@@ -168,7 +173,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
     if anchors:
         spec = anchor_train or (rdata.get("corpus") if recipe else None) or data
         result["anchor_train"] = spec
-        train = training_units(spec, eval_fraction, seed)
+        train = training_units(spec, eval_fraction, seed, rc=bool(rtrain.get("rc_augment", False)))
         result["anchors"] = anchor_numbers(train, windows, max_order)
     return result
 

@@ -135,6 +135,7 @@ def anchor_numbers(out: Path, recipe: dict[str, Any], verbose: bool = True) -> d
     """Markov (whole training split, and the windows the arms saw), xz and zstd; cached."""
     cache = out / ANCHORS_FILE
     key = {k: recipe[k] for k in ("data", "train", "budget", "seeds", "eval_data", "anchors")}
+    key["version"] = 2  # 2: reverse complements counted when the arms trained with rc_augment
     if cache.is_file():
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
@@ -162,7 +163,8 @@ def anchor_numbers(out: Path, recipe: dict[str, Any], verbose: bool = True) -> d
             file=sys.stderr,
             flush=True,
         )
-    units = training_units(data["corpus"], data["eval_fraction"], seed, data.get("data_dir"))
+    units = training_units(data["corpus"], data["eval_fraction"], seed, data.get("data_dir"),
+                           rc=bool(train.get("rc_augment", False)))
     result: dict[str, Any] = {"held_out": on_windows(units, windows, max_order)}
     seen_windows = _seen_windows(recipe, seed)
     seen_curve = []

@@ -227,12 +227,14 @@ def _anchor_lines(res: dict[str, Any]) -> list[str]:
         for k, per in res["arms"].items()
     }
     winners = [k for k, v in finals.items() if v and statistics.median(v) < best]
+    rc = " and its reverse complement" if res["recipe"]["train"].get("rc_augment") else ""
     lines = [
         "",
         "## Classical anchors on the same held-out bytes",
         "",
         f"- Best smoothed Markov model (interpolated Witten-Bell, orders 0..{len(mk['bpb_by_order']) - 1}, "
-        f"counted on the whole training split, {human_bytes(mk['train_bytes'])}): order {mk['best_order']}, "
+        f"counted on the whole training split{rc}, {human_bytes(mk['train_bytes'])}): "
+        f"order {mk['best_order']}, "
         f"**{best:.4f} bits/byte** (the order is picked on these held-out bytes, so this anchor is "
         f"slightly optimistic).",
         "- Markov on only the training windows the neural arms saw: "
