@@ -127,11 +127,15 @@ def compare(
     verbose: bool = True,
     command: list[str] | None = None,
     on_step: Any = None,
+    only_arms: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) every arm x seed into ``out/runs`` and write the report; returns results.json."""
+    """Train (or resume) every arm x seed into ``out/runs`` and write the report; returns results.json.
+
+    only_arms: train just these arms (the report still covers every arm that has evaluations), so
+    several processes can share one comparison; a run directory being trained by another process
+    (its lock is held) is skipped, never trained twice at once.
+    """
     from pipelines.comparison.report import write_report
-    from pipelines.pretrain import pretrain
-    from pipelines.training import run_dir as rd
 
     out = Path(out)
     if report_only:
@@ -144,8 +148,12 @@ def compare(
     recipe = load_recipe(config, quick=quick, budget=budget, seeds=seeds, data=data)
     for name, spec in (eval_data or {}).items():
         recipe.eval_data[name] = spec
+    names = [a.name for a in recipe.arms]
+    unknown = [a for a in only_arms or [] if a not in names]
+    if unknown:
+        raise UsageError(f"--arms: unknown arm {unknown[0]!r} (arms: {', '.join(names)})")
     stored = _check_out(out, recipe)
-    runs = [(a, s) for s in recipe.seeds for a in recipe.arms]
+    runs = [(a, s) for s in recipe.seeds for a in recipe.arms if not only_arms or a.name in only_arms]
     prog = _Progress(recipe, len(runs), verbose)
     if stored is None:
         out.mkdir(parents=True, exist_ok=True)
@@ -161,6 +169,7 @@ def compare(
         f"{len(recipe.eval_points())} evaluations per arm; arms: "
         + ", ".join(f"{a.name} ({a.model['arch_layout']})" for a in recipe.arms)
     )
+    (out / RUNS).mkdir(exist_ok=True)
     for i, (arm, seed) in enumerate(runs, 1):
         run = out / RUNS / run_name(arm.name, seed)
         summary = _read_summary(run)
@@ -170,35 +179,73 @@ def compare(
                 f"({summary.get('final_eval_bpb') or 0:.4f} bits/byte)"
             )
             continue
-        ckpt = rd.latest_checkpoint(run) if run.is_dir() else None
-        if run.exists() and ckpt is None:
-            shutil.rmtree(run)  # a start that never reached a checkpoint: nothing to keep
-        start = 0
-        if ckpt is not None:
-            start = (
-                int(json.loads((ckpt / "trainer_state.json").read_text()).get("train_bytes", 0))
-                if (ckpt / "trainer_state.json").is_file()
-                else 0
-            )
-        prog.begin(i, run.name, start)
-
-        def step_cb(step: int, rec: dict[str, Any]) -> None:
-            prog.step(step, rec)
-            if on_step is not None:
-                on_step(step, rec)
-
-        res = pretrain(
-            recipe.pretrain_config(arm, seed),
-            None,
-            run,
-            resume=ckpt is not None,
-            verbose=False,
-            on_step=step_cb,
-        )
-        if not res.completed:
-            raise KeyboardInterrupt  # stopped by a signal; its checkpoint is saved
-        prog.end(res)
+        with _RunLock(out / RUNS / f"{run.name}.lock") as mine:
+            if not mine:
+                prog.say(f"[{i}/{len(runs)}] {run.name}: being trained by another process, skipped")
+                continue
+            _train_arm(recipe, arm, seed, run, prog, i, on_step)
     return write_report(out, stored, verbose=verbose)
+
+
+class _RunLock:
+    """An exclusive, non-blocking flock on ``path`` for the duration of one arm (released on exit,
+    also when the process dies); ``__enter__`` says whether this process holds it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fh: Any = None
+
+    def __enter__(self) -> bool:
+        import fcntl
+
+        self.fh = open(self.path, "a")  # held for the arm's lifetime
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.close()
+
+
+def _train_arm(
+    recipe: CompareRecipe, arm: Any, seed: int, run: Path, prog: _Progress, i: int, on_step: Any
+) -> None:
+    """Resume or start one arm's ordinary pretraining run; stop the comparison if it was stopped."""
+    from pipelines.pretrain import pretrain
+    from pipelines.training import run_dir as rd
+
+    if _read_summary(run).get("completed"):  # finished by another process meanwhile
+        return
+    ckpt = rd.latest_checkpoint(run) if run.is_dir() else None
+    if run.exists() and ckpt is None:
+        shutil.rmtree(run)  # a start that never reached a checkpoint: nothing to keep
+    start = 0
+    if ckpt is not None:
+        start = (
+            int(json.loads((ckpt / "trainer_state.json").read_text()).get("train_bytes", 0))
+            if (ckpt / "trainer_state.json").is_file()
+            else 0
+        )
+    prog.begin(i, run.name, start)
+
+    def step_cb(step: int, rec: dict[str, Any]) -> None:
+        prog.step(step, rec)
+        if on_step is not None:
+            on_step(step, rec)
+
+    res = pretrain(
+        recipe.pretrain_config(arm, seed),
+        None,
+        run,
+        resume=ckpt is not None,
+        verbose=False,
+        on_step=step_cb,
+    )
+    if not res.completed:
+        raise KeyboardInterrupt  # stopped by a signal; its checkpoint is saved
+    prog.end(res)
 
 
 def _read_summary(run: Path) -> dict[str, Any]:
@@ -238,6 +285,7 @@ def add_parser(subparsers: Any) -> None:
         help="extra held-out set reported separately (corpus name or comma-separated files)",
     )
     p.add_argument("--quick", action="store_true", help="the recipe's quick section: tiny arms, minutes")
+    p.add_argument("--arms", metavar="A,B", help="train only these arms (run several processes in parallel)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from OUT/runs only")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_run)
@@ -293,5 +341,6 @@ def _run(args: argparse.Namespace) -> int:
         report_only=args.report_only,
         verbose=not args.quiet,
         command=["hnet-bio", *sys.argv[1:]],
+        only_arms=[a for a in args.arms.split(",") if a] if args.arms else None,
     )
     return 0
