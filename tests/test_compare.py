@@ -184,3 +184,24 @@ def test_recipes_in_configs_load_and_match_flops() -> None:
                     if other >= 1:
                         assert abs(got - target) <= abs(_model_flops(_with_depth(m, other), seq) - target)
             assert len([b for b in r.eval_points() if b >= r.budget / 10]) >= 8
+
+
+def test_arms_subset_and_a_locked_arm_is_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--arms trains only the named arms; an arm whose lock another process holds is not touched."""
+    recipe, out = _recipe(tmp_path, quick={"budget": 256}), tmp_path / "out"
+    _bad(
+        tmp_path,
+        capsys,
+        ["--config", str(recipe), "--out", str(out), "--quick", "--arms", "hnet9"],
+        "unknown arm 'hnet9'",
+    )
+    steps: list[int] = []
+    cmp.compare(
+        recipe, out, quick=True, verbose=False, only_arms=["hnet1"], on_step=lambda s, r: steps.append(s)
+    )
+    assert steps == [1, 2] and not (out / "runs" / "transformer-seed0").exists()
+    with cmp._RunLock(out / "runs" / "transformer-seed0.lock") as held:
+        assert held
+        res = cmp.compare(recipe, out, quick=True, verbose=False, on_step=lambda s, r: steps.append(s))
+    assert steps == [1, 2] and not res["complete"]  # hnet1 finished earlier, transformer locked
+    assert not (out / "runs" / "transformer-seed0").exists()
