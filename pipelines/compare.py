@@ -58,8 +58,13 @@ def _check_out(out: Path, recipe: CompareRecipe | None) -> dict[str, Any] | None
     return stored
 
 
+TRAINING_KEYS = ("arms", "data", "train", "budget", "seeds", "eval_points", "step_bytes")
+
+
 def _comparable(r: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in r.items() if k != "path"}
+    """What the run directories depend on; the rest (anchors, extra eval sets, references) may
+    change between runs of one comparison and only changes the report."""
+    return {k: r.get(k) for k in TRAINING_KEYS}
 
 
 class _Progress:
@@ -162,6 +167,7 @@ def compare(
             "commands": [],
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+    stored["recipe"] = recipe.to_json()  # same training keys (checked); report-only keys may be new
     stored["commands"] = [*stored.get("commands", []), " ".join(command or sys.argv)]
     atomic_write_json(out / MARKER, stored)
     prog.say(

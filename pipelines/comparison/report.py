@@ -71,6 +71,14 @@ def _median_curve(per_seed: dict[str, dict[str, Any]]) -> list[tuple[float, floa
     return [(b, statistics.median(v), min(v), max(v)) for b, v in sorted(by_bytes.items())]
 
 
+def _first(e: dict[str, Any]) -> list[dict[str, Any]]:
+    return next(iter(e["curve"].values()), [])
+
+
+def _short(m: dict[str, Any]) -> str:
+    return {"=": "", ">": "> ", "<": "<= "}[m["bound"]] + f"{m['value']:.2f}"
+
+
 def _fmt(x: float | None, digits: int = 4) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
@@ -140,20 +148,19 @@ def markdown(res: dict[str, Any], pngs: list[str]) -> str:
             lines.append(
                 f"| {e['reference']} | {e['baseline']} | {word}{sp['median']:.2f}x | {seeds} | {gaps} |"
             )
+        columns = sorted({p["reference_bytes"] for e in res["efficiency"] for p in _first(e)})
         lines += [
             "",
-            "Multiplier at each H-Net evaluation of the last decade (first seed):",
+            "Multiplier at each H-Net evaluation of the last decade (first seed; `>`: the baseline never "
+            "got there, a lower bound). Noisy where the curves are flat: read the trend, not one cell.",
             "",
-            "| H-Net | baseline | H-Net bytes | multiplier |",
-            "|---|---|---|---|",
+            "| H-Net bytes | " + " | ".join(human_bytes(b) for b in columns) + " |",
+            "|---|" + "---|" * len(columns),
         ]
         for e in res["efficiency"]:
-            first = next(iter(e["curve"].values()), [])
-            for p in first:
-                lines.append(
-                    f"| {e['reference']} | {e['baseline']} | {human_bytes(p['reference_bytes'])} | "
-                    f"{p['text']} |"
-                )
+            cell = {p["reference_bytes"]: p for p in _first(e)}
+            row = [_short(cell[b]) if b in cell else "" for b in columns]
+            lines.append(f"| {e['reference']} vs {e['baseline']} | " + " | ".join(row) + " |")
     else:
         lines.append("No reference/baseline pair has evaluations yet.")
     lines += [
