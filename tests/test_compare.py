@@ -25,6 +25,7 @@ OUTPUTS = (
     "report.html",
     "anchors.json",
     "curves.png",
+    "curves_last_decade.png",
     "chunks.png",
     "throughput.png",
     "multiplier.png",
@@ -110,7 +111,7 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
     assert res["anchors"]["held_out"]["markov"]["eval_bytes"] == 4 * 64
     assert res["extra_eval"]["lepto"]["hnet1"]["0"] > 0
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 4 and 'src="http' not in page
+    assert page.count("data:image/png;base64,") == 5 and 'src="http' not in page
     assert "multiplier" in (out / "report.md").read_text()
 
     # Running it once more trains nothing.

@@ -15,7 +15,7 @@ from hnet_bio.atomic import atomic_write, atomic_write_json, atomic_write_text
 from pipelines.comparison import numbers as nb
 from pipelines.units import human_bytes
 
-PNGS = ("curves.png", "chunks.png", "throughput.png", "multiplier.png")
+PNGS = ("curves.png", "curves_last_decade.png", "chunks.png", "throughput.png", "multiplier.png")
 
 
 def gather(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str, Any]:
@@ -334,6 +334,7 @@ def _figure(name: str, res: dict[str, Any]) -> bytes | None:
     ax = fig.add_subplot(1, 1, 1)
     drawn = {
         "curves.png": _plot_curves,
+        "curves_last_decade.png": _plot_last_decade,
         "chunks.png": _plot_chunks,
         "throughput.png": _plot_throughput,
         "multiplier.png": _plot_multiplier,
@@ -386,6 +387,29 @@ def _plot_curves(ax: Any, res: dict[str, Any]) -> bool:
     ax.set_title("Held-out bits/byte against training bytes", fontsize=10)
     ax.legend(fontsize=7)
     return any_curve
+
+
+def _plot_last_decade(ax: Any, res: dict[str, Any]) -> bool:
+    """The same curves, zoomed on the last decade of training bytes where the arms separate."""
+    if not _plot_curves(ax, res):
+        return False
+    budget = res["recipe"]["budget"]
+    ys = [
+        p[1]
+        for a in res["recipe"]["arms"]
+        for p in _median_curve(res["arms"][a["name"]])
+        if p[0] >= budget / 10
+    ]
+    anc = (res.get("anchors") or {}).get("held_out")
+    if anc:
+        ys += [anc["markov"]["best_bpb"]]
+    if ys:
+        lo, hi = min(ys), max(ys)
+        pad = max(0.02, 0.1 * (hi - lo))
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlim(budget / 10 / 1.1, budget * 1.1)
+    ax.set_title("Held-out bits/byte, last decade of training bytes", fontsize=10)
+    return True
 
 
 def _plot_chunks(ax: Any, res: dict[str, Any]) -> bool:
