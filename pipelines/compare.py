@@ -58,7 +58,7 @@ def _check_out(out: Path, recipe: CompareRecipe | None) -> dict[str, Any] | None
     return stored
 
 
-TRAINING_KEYS = ("arms", "data", "train", "budget", "seeds", "eval_points", "step_bytes")
+TRAINING_KEYS = ("arms", "data", "train", "budget", "eval_points", "step_bytes")  # seeds: one run dir each
 
 
 def _comparable(r: dict[str, Any]) -> dict[str, Any]:
