@@ -139,36 +139,45 @@ def markov_bpb(train_units: Sequence[np.ndarray], eval_windows: Sequence[np.ndar
     train_units: uint8 arrays (records, files or training windows); contexts never span two units.
     eval_windows: uint8 arrays ``w``; the bytes ``w[1:]`` are predicted from context inside ``w``.
     """
+    return markov_bpb_sets(train_units, [eval_windows], max_order)[0]
+
+
+def markov_bpb_sets(train_units: Sequence[np.ndarray], eval_sets: Sequence[Sequence[np.ndarray]],
+                    max_order: int = MAX_ORDER) -> list[MarkovResult]:
+    """`markov_bpb` for several held-out sets at once: the training counts (the costly part, one
+    sort per order) are made once and queried for every set."""
     train_units = [np.asarray(u, dtype=np.uint8) for u in train_units]
-    eval_windows = [np.asarray(w, dtype=np.uint8) for w in eval_windows if len(w) > 1]
-    targets = np.concatenate([w[1:] for w in eval_windows]) if eval_windows else np.zeros(0, np.uint8)
-    if targets.size == 0:
+    sets = [[np.asarray(w, dtype=np.uint8) for w in ws if len(w) > 1] for ws in eval_sets]
+    targets = [np.concatenate([w[1:] for w in ws]) if ws else np.zeros(0, np.uint8) for ws in sets]
+    if any(t.size == 0 for t in targets):
         raise ValueError("no held-out bytes to evaluate the Markov anchor on")
     seen = np.zeros(256, dtype=bool)
-    for a in (*train_units, *eval_windows):
+    for a in (*train_units, *(w for ws in sets for w in ws)):
         seen[a] = True
     coder = _Coder(np.flatnonzero(seen).astype(np.uint8))
-    train, held = _Rolling(coder, train_units), _Rolling(coder, eval_windows)
-    tgt = targets.astype(np.uint64)
-    prob = np.full(targets.size, 1.0 / 256.0)  # order -1: uniform over byte values
-    bpb: list[float] = []
-    train_positions = sum(u.size for u in train_units)
+    train = _Rolling(coder, train_units)
+    held = [_Rolling(coder, ws) for ws in sets]
+    probs = [np.full(t.size, 1.0 / 256.0) for t in targets]  # order -1: uniform over byte values
+    bpb: list[list[float]] = [[] for _ in sets]
     for order in range(max_order + 1):
         if order:
             train.advance()
-            held.advance()
+            for h in held:
+                h.advance()
         keys = _pair_keys(train)
         uniq = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if keys.size else keys  # sorted
-        ctx, ok = _eval_keys(held)
-        lo_key, hi_key = ctx << np.uint64(8), (ctx << np.uint64(8)) | np.uint64(255)
-        n_c = np.searchsorted(keys, hi_key, side="right") - np.searchsorted(keys, lo_key, side="left")
-        pair = lo_key | tgt
-        n_cx = np.searchsorted(keys, pair, side="right") - np.searchsorted(keys, pair, side="left")
-        t_c = np.searchsorted(uniq, hi_key, side="right") - np.searchsorted(uniq, lo_key, side="left")
-        use = ok & (n_c > 0)
-        prob = np.where(use, (n_cx + t_c * prob) / np.maximum(n_c + t_c, 1), prob)
-        bpb.append(float(-np.log2(prob).sum() / targets.size))
-    return MarkovResult(bpb, train_positions, int(targets.size))
+        for i, h in enumerate(held):
+            ctx, ok = _eval_keys(h)
+            lo_key, hi_key = ctx << np.uint64(8), (ctx << np.uint64(8)) | np.uint64(255)
+            n_c = np.searchsorted(keys, hi_key, side="right") - np.searchsorted(keys, lo_key, side="left")
+            pair = lo_key | targets[i].astype(np.uint64)
+            n_cx = np.searchsorted(keys, pair, side="right") - np.searchsorted(keys, pair, side="left")
+            t_c = np.searchsorted(uniq, hi_key, side="right") - np.searchsorted(uniq, lo_key, side="left")
+            use = ok & (n_c > 0)
+            probs[i] = np.where(use, (n_cx + t_c * probs[i]) / np.maximum(n_c + t_c, 1), probs[i])
+            bpb[i].append(float(-np.log2(probs[i]).sum() / targets[i].size))
+    train_positions = sum(u.size for u in train_units)
+    return [MarkovResult(b, train_positions, int(t.size)) for b, t in zip(bpb, targets)]
 
 
 def compressed_bpb(eval_windows: Sequence[np.ndarray]) -> dict[str, float]:

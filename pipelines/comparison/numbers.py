@@ -140,8 +140,7 @@ def anchor_numbers(out: Path, recipe: dict[str, Any], verbose: bool = True) -> d
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
             return stored["anchors"]
-    from pipelines.anchors import markov_bpb
-    from pipelines.evaluate import anchor_numbers as on_windows
+    from pipelines.anchors import compressed_bpb, markov_bpb, markov_bpb_sets
     from pipelines.evaluate import held_out_windows, training_units
 
     data, train = recipe["data"], recipe["train"]
@@ -165,22 +164,21 @@ def anchor_numbers(out: Path, recipe: dict[str, Any], verbose: bool = True) -> d
         )
     units = training_units(data["corpus"], data["eval_fraction"], seed, data.get("data_dir"),
                            rc=bool(train.get("rc_augment", False)))
-    result: dict[str, Any] = {"held_out": on_windows(units, windows, max_order)}
+    extra_windows = {name: held_out_windows(spec, seq_len, "all", None, data["eval_fraction"], seed,
+                                            int(train.get("eval_windows", 64)))[0]
+                     for name, spec in recipe["eval_data"].items()}
+    arrays = [[np.asarray(w, dtype=np.uint8) for w in ws] for ws in (windows, *extra_windows.values())]
+    markov = markov_bpb_sets(units, arrays, max_order)  # one count of the training split for all sets
+    result: dict[str, Any] = {"held_out": {"markov": markov[0].to_json(), **compressed_bpb(arrays[0])}}
     seen_windows = _seen_windows(recipe, seed)
     seen_curve = []
-    arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
     for b in _log_points(recipe["eval_points"], 2):
         n = max(1, b // seq_len)
-        m = markov_bpb(seen_windows[:n], arrays, max_order)
+        m = markov_bpb(seen_windows[:n], arrays[0], max_order)
         seen_curve.append({"train_bytes": n * seq_len, "bpb": m.best_bpb, "best_order": m.best_order})
     result["markov_on_seen_bytes"] = seen_curve
-    extra = {}
-    for name, spec in recipe["eval_data"].items():
-        ew, _ = held_out_windows(
-            spec, seq_len, "all", None, data["eval_fraction"], seed, int(train.get("eval_windows", 64))
-        )
-        extra[name] = on_windows(units, ew, max_order)
-    result["extra"] = extra
+    result["extra"] = {name: {"markov": mk.to_json(), **compressed_bpb(ws)}
+                       for (name, _), mk, ws in zip(extra_windows.items(), markov[1:], arrays[1:])}
     atomic_write_json(cache, {"key": key, "anchors": result})
     return result
 
