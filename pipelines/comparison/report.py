@@ -400,9 +400,8 @@ def _plot_last_decade(ax: Any, res: dict[str, Any]) -> bool:
         for p in _median_curve(res["arms"][a["name"]])
         if p[0] >= budget / 10
     ]
-    anc = (res.get("anchors") or {}).get("held_out")
-    if anc:
-        ys += [anc["markov"]["best_bpb"]]
+    seen = (res.get("anchors") or {}).get("markov_on_seen_bytes") or []
+    ys += [p["bpb"] for p in seen if p["train_bytes"] >= budget / 10]  # anchors far off stay off-scale
     if ys:
         lo, hi = min(ys), max(ys)
         pad = max(0.02, 0.1 * (hi - lo))
