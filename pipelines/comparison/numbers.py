@@ -53,6 +53,15 @@ def arm_numbers(run: Path) -> dict[str, Any]:
     }
 
 
+def median_curve(per_seed: dict[str, dict[str, Any]]) -> list[tuple[float, float, float, float]]:
+    """(bytes, median, min, max) over seeds at each evaluation point all seeds share."""
+    by_bytes: dict[float, list[float]] = {}
+    for r in per_seed.values():
+        for p in r["curve"]:
+            by_bytes.setdefault(p["train_bytes"], []).append(p["bpb"])
+    return [(b, statistics.median(v), min(v), max(v)) for b, v in sorted(by_bytes.items())]
+
+
 def _points(arm: dict[str, Any]) -> list[tuple[float, float]]:
     return [(p["train_bytes"], p["bpb"]) for p in arm["curve"]]
 
