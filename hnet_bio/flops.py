@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import nn
 
 from hnet_bio.hnet import HNet
@@ -24,9 +26,12 @@ def _attention_flops(module: nn.Module, seq_len: float, skip: nn.Module | None =
     return total
 
 
-def flops_per_byte(model: nn.Module, seq_len: int, training: bool = True) -> float:
+def flops_per_byte(model: nn.Module, seq_len: int, training: bool = True,
+                   ratios: Sequence[float] | None = None) -> float:
+    """FLOPs per byte; ``ratios`` (positions per chunk per stage, e.g. a run's measured compression)
+    replace the config's target ratios, so "matched in FLOPs" can be checked at what was reached."""
     config = model.config
-    ratios = config.target_ratios()
+    ratios = list(ratios) if ratios is not None else config.target_ratios()
     total = 2.0 * model.lm_head.weight.numel()  # lm_head; the embedding is a lookup
     backbone = model.backbone
     level, fraction = 0, 1.0

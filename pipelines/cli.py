@@ -28,6 +28,8 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.data",
     "pipelines.pretrain",
     "pipelines.generate",
+    "pipelines.evaluate",
+    "pipelines.compare",
     "pipelines.models",
     "pipelines.package",
 )

@@ -238,6 +238,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
         evaluate_and_save(0, periodic_save=False)  # the untrained baseline, for the curve
 
     end = min(max_steps, stop_after) if stop_after is not None else max_steps
+    # Steps at which the training bytes first reach each requested count (log-spaced curves).
+    eval_steps = {math.ceil(b / step_bytes) for b in (t.eval_at_bytes or [])}
     def batches_from(step: int) -> Any:
         # Own generator: creating the iterator draws a base seed, which must not advance the global
         # RNG (its state is checkpointed and equals an uninterrupted run's only if resume draws nothing).
@@ -294,7 +296,8 @@ def _train(cfg: PretrainConfig, out: Path, env: DistEnv, resume: bool, stop_afte
                     on_step(step, rec)
                 rd.fault_point("step-done", step)
                 t_pause = time.perf_counter()
-                do_eval = (t.eval_every > 0 and step % t.eval_every == 0) or step == max_steps
+                do_eval = ((t.eval_every > 0 and step % t.eval_every == 0) or step == max_steps
+                           or step in eval_steps)
                 periodic = (t.save_every > 0 and step % t.save_every == 0) or step == end
                 if do_eval:
                     evaluate_and_save(step, periodic)

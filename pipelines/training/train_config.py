@@ -62,6 +62,7 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 10
     eval_every: int = 200  # 0: only at the end
+    eval_at_bytes: list[int] | None = None  # also evaluate at the first step reaching each byte count
     eval_windows: int = 64  # held-out contiguous windows per evaluation (fixed and deterministic)
     eval_batch_size: int | None = None  # defaults to batch_size
     save_every: int = 500  # 0: only at the end
@@ -233,6 +234,8 @@ def validate(cfg: PretrainConfig) -> None:
     for name in ("eval_every", "save_every", "num_workers"):
         if getattr(t, name) < 0:
             raise ConfigError(f"train.{name} must be >= 0, got {getattr(t, name)}")
+    if t.eval_at_bytes is not None and any(b < 1 for b in t.eval_at_bytes):
+        raise ConfigError(f"train.eval_at_bytes must hold byte counts >= 1, got {t.eval_at_bytes}")
     if t.byte_budget is not None and t.byte_budget < 1:
         raise ConfigError(f"train.byte_budget must be >= 1, got {t.byte_budget}")
     if t.precision not in PRECISIONS:

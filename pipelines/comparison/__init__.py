@@ -1,0 +1,1 @@
+"""Compare pipeline pieces: recipe, data-efficiency arithmetic, report."""

@@ -1,0 +1,95 @@
+"""The data-efficiency multiplier, read off held-out curves with log-spaced training bytes.
+
+For a reference (H-Net) point ``(B, v)`` and a baseline curve ``(b_i, v_i)``: the training bytes the
+baseline needs to first reach ``v``, interpolated linearly in ``log b`` between the two evaluations
+that straddle ``v``, divided by ``B``. A baseline that never gets to ``v`` within its curve yields
+a lower bound, "more than b_max / B"; one already below ``v`` at its first evaluation an upper
+bound, "at most b_0 / B". The gap at equal bytes is the baseline's bits/byte at ``B`` (interpolated
+the same way) minus ``v``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    """``value`` is exact when ``bound`` is "=", a lower bound for ">" and an upper bound for "<"."""
+
+    value: float
+    bound: str  # "=" | ">" | "<"
+    baseline_bytes: float  # bytes the baseline needed (or the bound on them)
+    reference_bytes: float
+
+    def text(self) -> str:
+        word = {"=": "", ">": "more than ", "<": "at most "}[self.bound]
+        return f"{word}{self.value:.2f}x"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "value": self.value,
+            "bound": self.bound,
+            "text": self.text(),
+            "baseline_bytes": self.baseline_bytes,
+            "reference_bytes": self.reference_bytes,
+        }
+
+
+def bytes_to_reach(curve: Sequence[tuple[float, float]], target: float) -> tuple[float, str]:
+    """(training bytes, bound) at which ``curve`` (bytes, bits/byte), sorted by bytes, first reaches
+    ``target``: "=" interpolated in log bytes, ">" never (its last bytes), "<" at its first point."""
+    pts = sorted((float(b), float(v)) for b, v in curve if b > 0 and math.isfinite(v))
+    if not pts:
+        raise ValueError("empty curve")
+    if pts[0][1] <= target:
+        return pts[0][0], "<" if len(pts) > 1 or pts[0][1] < target else "="
+    for (b0, v0), (b1, v1) in itertools.pairwise(pts):
+        if v1 <= target:
+            frac = (v0 - target) / (v0 - v1)
+            return math.exp(math.log(b0) + frac * (math.log(b1) - math.log(b0))), "="
+    return pts[-1][0], ">"
+
+
+def value_at(curve: Sequence[tuple[float, float]], at_bytes: float) -> float | None:
+    """Bits/byte of ``curve`` at ``at_bytes``, linear in log bytes; None outside the curve."""
+    pts = sorted((float(b), float(v)) for b, v in curve if b > 0)
+    for (b0, v0), (b1, v1) in itertools.pairwise(pts):
+        if b0 <= at_bytes <= b1:
+            if b1 == b0:
+                return v1
+            frac = (math.log(at_bytes) - math.log(b0)) / (math.log(b1) - math.log(b0))
+            return v0 + frac * (v1 - v0)
+    if pts and pts[-1][0] == at_bytes:
+        return pts[-1][1]
+    return None
+
+
+def multiplier(
+    reference_bytes: float, reference_bpb: float, baseline: Sequence[tuple[float, float]]
+) -> Multiplier:
+    """Bytes the baseline needs to reach ``reference_bpb``, over ``reference_bytes``."""
+    need, bound = bytes_to_reach(baseline, reference_bpb)
+    return Multiplier(need / reference_bytes, bound, need, reference_bytes)
+
+
+def multiplier_curve(
+    reference: Sequence[tuple[float, float]], baseline: Sequence[tuple[float, float]]
+) -> list[tuple[float, Multiplier]]:
+    """The multiplier at every point of the reference curve (how the advantage grows with data)."""
+    return [(b, multiplier(b, v, baseline)) for b, v in sorted(reference) if b > 0]
+
+
+def spread(values: Sequence[Multiplier]) -> dict[str, object]:
+    """Median, min and max over seeds; bounds carry over (a median of lower bounds is one too)."""
+    if not values:
+        return {}
+    vs = sorted(values, key=lambda m: m.value)
+    mid = vs[len(vs) // 2] if len(vs) % 2 else None
+    median = mid.value if mid else (vs[len(vs) // 2 - 1].value + vs[len(vs) // 2].value) / 2
+    bounds = {m.bound for m in values}
+    bound = bounds.pop() if len(bounds) == 1 else "mixed"
+    return {"median": median, "min": vs[0].value, "max": vs[-1].value, "n": len(vs), "bound": bound}

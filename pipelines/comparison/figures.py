@@ -1,0 +1,166 @@
+"""The comparison's figures (matplotlib object API on the Agg canvas: no display, no global
+pyplot state), each returned as PNG bytes for the report to write and embed."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from pipelines.comparison.numbers import median_curve
+
+
+def figure(name: str, res: dict[str, Any]) -> bytes | None:
+    """PNG bytes of figure ``name`` (one of report.PNGS), or None when there is nothing to draw."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    drawn = {
+        "curves.png": _plot_curves,
+        "curves_last_decade.png": _plot_last_decade,
+        "chunks.png": _plot_chunks,
+        "throughput.png": _plot_throughput,
+        "multiplier.png": _plot_multiplier,
+    }[name](ax, res)
+    if not drawn:
+        return None
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _plot_curves(ax: Any, res: dict[str, Any]) -> bool:
+    any_curve = False
+    for a in res["recipe"]["arms"]:
+        pts = median_curve(res["arms"][a["name"]])
+        if not pts:
+            continue
+        any_curve = True
+        xs = [p[0] for p in pts]
+        (line,) = ax.plot(xs, [p[1] for p in pts], "o-", ms=3, lw=1.5, label=a["name"])
+        if len(res["recipe"]["seeds"]) > 1:
+            ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], color=line.get_color(), alpha=0.2)
+    anc = res.get("anchors") or {}
+    if anc.get("held_out"):
+        h = anc["held_out"]
+        ax.axhline(
+            h["markov"]["best_bpb"],
+            color="k",
+            ls="--",
+            lw=1,
+            label=f"Markov k={h['markov']['best_order']} (all training bytes)",
+        )
+        seen = anc.get("markov_on_seen_bytes") or []
+        if seen:
+            ax.plot(
+                [p["train_bytes"] for p in seen],
+                [p["bpb"] for p in seen],
+                "k:",
+                marker="x",
+                lw=1,
+                label="Markov on the bytes seen",
+            )
+        ax.axhline(h["zstd"], color="grey", ls="-.", lw=1, label="zstd -19")
+        ax.axhline(h["xz"], color="grey", ls=":", lw=1, label="xz -9e")
+    ax.set_xscale("log")
+    ax.set_xlabel("training bytes seen")
+    ax.set_ylabel("held-out bits per byte")
+    ax.set_title("Held-out bits/byte against training bytes", fontsize=10)
+    ax.legend(fontsize=7)
+    return any_curve
+
+
+def _plot_last_decade(ax: Any, res: dict[str, Any]) -> bool:
+    """The same curves, zoomed on the last decade of training bytes where the arms separate."""
+    if not _plot_curves(ax, res):
+        return False
+    budget = res["recipe"]["budget"]
+    ys = [
+        p[1]
+        for a in res["recipe"]["arms"]
+        for p in median_curve(res["arms"][a["name"]])
+        if p[0] >= budget / 10
+    ]
+    seen = (res.get("anchors") or {}).get("markov_on_seen_bytes") or []
+    ys += [p["bpb"] for p in seen if p["train_bytes"] >= budget / 10]  # anchors far off stay off-scale
+    if ys:
+        lo, hi = min(ys), max(ys)
+        pad = max(0.02, 0.1 * (hi - lo))
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlim(budget / 10 / 1.1, budget * 1.1)
+    ax.set_title("Held-out bits/byte, last decade of training bytes", fontsize=10)
+    return True
+
+
+def _plot_chunks(ax: Any, res: dict[str, Any]) -> bool:
+    drawn = False
+    for a in res["recipe"]["arms"]:
+        for seed, r in res["arms"][a["name"]].items():
+            pts = [p for p in r["curve"] if p["compression"]]
+            if not pts:
+                continue
+            for s in range(len(pts[0]["compression"])):
+                ax.plot(
+                    [p["train_bytes"] for p in pts],
+                    [p["compression"][s] for p in pts],
+                    "o-",
+                    ms=3,
+                    label=f"{a['name']} seed {seed} stage {s}",
+                )
+                drawn = True
+    ax.set_xscale("log")
+    ax.set_xlabel("training bytes seen")
+    ax.set_ylabel("positions per chunk (held-out)")
+    ax.set_title("H-Net compression per stage", fontsize=10)
+    if drawn:
+        ax.legend(fontsize=7)
+    return drawn
+
+
+def _plot_throughput(ax: Any, res: dict[str, Any]) -> bool:
+    names, rates = [], []
+    for a in res["recipe"]["arms"]:
+        vals = [r["bytes_per_s"] for r in res["arms"][a["name"]].values() if r["bytes_per_s"]]
+        if vals:
+            names.append(a["name"])
+            rates.append(statistics.median(vals))
+    if not names:
+        return False
+    ax.bar(names, rates, color="tab:blue")
+    ax.set_ylabel("training bytes / s (median of logged steps)")
+    ax.set_title("Training throughput on this machine", fontsize=10)
+    return True
+
+
+def _plot_multiplier(ax: Any, res: dict[str, Any]) -> bool:
+    drawn = False
+    for e in res["efficiency"]:
+        for seed, pts in e["curve"].items():
+            if not pts:
+                continue
+            xs = [p["reference_bytes"] for p in pts]
+            ax.plot(
+                xs,
+                [p["value"] for p in pts],
+                "o-",
+                ms=3,
+                label=f"{e['reference']} vs {e['baseline']} (seed {seed})",
+            )
+            low = [(x, p["value"]) for x, p in zip(xs, pts) if p["bound"] == ">"]
+            if low:
+                ax.scatter(*zip(*low), marker="^", s=30, color="k", zorder=3)
+            drawn = True
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("H-Net training bytes")
+    ax.set_ylabel("baseline bytes needed / H-Net bytes")
+    ax.set_title("Data-efficiency multiplier (triangles: lower bounds, baseline never got there)", fontsize=9)
+    if drawn:
+        ax.legend(fontsize=7)
+    return drawn

@@ -1,0 +1,313 @@
+"""The comparison report: results.json (every number), report.md, a self-contained report.html
+(plots embedded as base64 PNGs) and the PNGs, rebuilt from the run directories each time."""
+
+from __future__ import annotations
+
+import base64
+import html
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hnet_bio.atomic import atomic_write, atomic_write_json, atomic_write_text
+from pipelines.comparison import numbers as nb
+from pipelines.units import human_bytes
+
+PNGS = ("curves.png", "curves_last_decade.png", "chunks.png", "throughput.png", "multiplier.png")
+
+
+def gather(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str, Any]:
+    """Every number of the report, as results.json holds it."""
+    recipe = stored["recipe"]
+    arms = {
+        a["name"]: {s: nb.arm_numbers(nb._run_dir(out, a["name"], s)) for s in recipe["seeds"]}
+        for a in recipe["arms"]
+    }
+    started = any(r["curve"] for per in arms.values() for r in per.values())
+    anchors = nb.anchor_numbers(out, recipe, verbose) if started else {}
+    return {
+        "recipe": recipe,
+        "commands": stored.get("commands", []),
+        "created": stored.get("created"),
+        "reported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": nb.machine(),
+        "arms": {k: {str(s): v for s, v in per.items()} for k, per in arms.items()},
+        "flops_per_byte": nb.flops_numbers(recipe, arms),
+        "efficiency": nb.efficiency_numbers(recipe, arms),
+        "anchors": anchors,
+        "extra_eval": nb.extra_numbers(out, recipe) if started else {},
+        "complete": all(r["completed"] for per in arms.values() for r in per.values()),
+    }
+
+
+def write_report(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str, Any]:
+    res = gather(out, stored, verbose)
+    from pipelines.comparison.figures import figure
+
+    figures = {name: figure(name, res) for name in PNGS}
+    for name, png in figures.items():
+        if png is not None:
+            with atomic_write(out / name) as fh:
+                fh.write(png)
+    atomic_write_json(out / "results.json", res)
+    md = markdown(res, [n for n, p in figures.items() if p is not None])
+    atomic_write_text(out / "report.md", md)
+    atomic_write_text(out / "report.html", to_html(md, figures))
+    if verbose:
+        print(f"compare: report written to {out / 'report.md'} and {out / 'report.html'}", file=sys.stderr)
+        print(headline(res), flush=True)
+    return res
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _first(e: dict[str, Any]) -> list[dict[str, Any]]:
+    return next(iter(e["curve"].values()), [])
+
+
+def _short(m: dict[str, Any]) -> str:
+    return {"=": "", ">": "> ", "<": "<= "}[m["bound"]] + f"{m['value']:.2f}"
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def headline(res: dict[str, Any]) -> str:
+    lines = []
+    for e in res["efficiency"]:
+        sp = e["spread"]
+        word = {"=": "", ">": "more than ", "<": "at most ", "mixed": ""}[sp["bound"]]
+        rng = f" (seeds: {sp['min']:.2f}-{sp['max']:.2f}x)" if sp["n"] > 1 else ""
+        lines.append(
+            f"{e['reference']} vs {e['baseline']}: data-efficiency multiplier {word}{sp['median']:.2f}x{rng}"
+        )
+    best = _best_markov(res)
+    if best is not None:
+        finals = [
+            r["final_bpb"] for per in res["arms"].values() for r in per.values() if r["final_bpb"] is not None
+        ]
+        if finals and min(finals) >= best:
+            lines.append(
+                f"no neural arm beats the best Markov model ({best:.4f} bits/byte) on these held-out bytes"
+            )
+    return "\n".join(lines)
+
+
+def _best_markov(res: dict[str, Any]) -> float | None:
+    a = res.get("anchors") or {}
+    return a["held_out"]["markov"]["best_bpb"] if a.get("held_out") else None
+
+
+def markdown(res: dict[str, Any], pngs: list[str]) -> str:
+    r = res["recipe"]
+    data = r["data"]["corpus"]
+    lines = [
+        f"# H-Net data-efficiency comparison on {data if isinstance(data, str) else ', '.join(data)}",
+        "",
+    ]
+    if not res["complete"]:
+        lines += [
+            "**Partial report**: some arms have not finished; every number below is from the "
+            "evaluations that exist so far.",
+            "",
+        ]
+    lines += [
+        f"{len(r['arms'])} arms x {len(r['seeds'])} seed(s) {r['seeds']}, {human_bytes(r['budget'])} "
+        f"({r['budget']:,} bytes) of training per arm, windows of {r['train'].get('seq_len')} bytes, "
+        f"{r['step_bytes']:,} bytes per step, the same windows in the same order for every arm; "
+        f"held-out bits/byte on {r['train'].get('eval_windows', 64)} fixed windows of the eval split, "
+        f"at {len(r['eval_points'])} log-spaced training-byte counts.",
+        "",
+    ]
+    lines += ["## Data efficiency", ""]
+    if res["efficiency"]:
+        lines += [
+            "Training bytes a baseline needs to reach the H-Net's final held-out bits/byte, divided by the "
+            'H-Net\'s bytes (interpolated in log bytes; "more than" when the baseline never got there '
+            "within its budget). Gap: baseline minus H-Net bits/byte at the H-Net's final bytes.",
+            "",
+            "| H-Net | baseline | multiplier | per seed | gap at equal bytes (bits/byte) |",
+            "|---|---|---|---|---|",
+        ]
+        for e in res["efficiency"]:
+            sp = e["spread"]
+            word = {"=": "", ">": "> ", "<": "<= ", "mixed": "~"}[sp["bound"]]
+            seeds = ", ".join(m["text"] for m in e["per_seed"])
+            gaps = ", ".join(_fmt(g, 4) for g in e["gap_bpb_at_equal_bytes"])
+            lines.append(
+                f"| {e['reference']} | {e['baseline']} | {word}{sp['median']:.2f}x | {seeds} | {gaps} |"
+            )
+        columns = sorted({p["reference_bytes"] for e in res["efficiency"] for p in _first(e)})
+        lines += [
+            "",
+            "Multiplier at each H-Net evaluation of the last decade (first seed; `>`: the baseline never "
+            "got there, a lower bound). Noisy where the curves are flat: read the trend, not one cell.",
+            "",
+            "| H-Net bytes | " + " | ".join(human_bytes(b) for b in columns) + " |",
+            "|---|" + "---|" * len(columns),
+        ]
+        for e in res["efficiency"]:
+            cell = {p["reference_bytes"]: p for p in _first(e)}
+            row = [_short(cell[b]) if b in cell else "" for b in columns]
+            lines.append(f"| {e['reference']} vs {e['baseline']} | " + " | ".join(row) + " |")
+    else:
+        lines.append("No reference/baseline pair has evaluations yet.")
+    lines += [
+        "",
+        "## Held-out bits per byte",
+        "",
+        "| arm | layout | params | train FLOPs/byte (target / reached) | bytes trained | "
+        "final bits/byte (median of seeds) | bytes/chunk per stage | train bytes/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for a in r["arms"]:
+        per = res["arms"][a["name"]]
+        finals = [x["final_bpb"] for x in per.values() if x["final_bpb"] is not None]
+        comps = [x["final_compression"] for x in per.values() if x["final_compression"]]
+        rates = [x["bytes_per_s"] for x in per.values() if x["bytes_per_s"]]
+        f = res["flops_per_byte"][a["name"]]
+        reached = f"{f['at_reached']:.3g}" if f["at_reached"] else "-"
+        comp = " / ".join(f"{c:.2f}" for c in comps[0]) if comps else "-"
+        trained = max(x["train_bytes"] for x in per.values())
+        lines.append(
+            f"| {a['name']} | `{a['model']['arch_layout']}` | {f['params'] / 1e6:.3f}M | "
+            f"{f['at_target']:.3g} / {reached} | {human_bytes(trained)} | "
+            f"{_fmt(statistics.median(finals) if finals else None)} | {comp} | "
+            f"{human_bytes(statistics.median(rates)) + '/s' if rates else '-'} |"
+        )
+    lines += _anchor_lines(res)
+    if res["extra_eval"]:
+        lines += [
+            "",
+            "## Extra held-out sets (last checkpoint of each arm)",
+            "",
+            "| set | " + " | ".join(a["name"] for a in r["arms"]) + " | best Markov | xz | zstd |",
+            "|---|" + "---|" * (len(r["arms"]) + 3),
+        ]
+        for name, per_arm in res["extra_eval"].items():
+            anc = (res["anchors"].get("extra") or {}).get(name, {})
+            cells = []
+            for a in r["arms"]:
+                vals = [v for v in per_arm.get(a["name"], {}).values() if v is not None]
+                cells.append(_fmt(statistics.median(vals)) if vals else "-")
+            mk = anc.get("markov", {})
+            lines.append(
+                f"| {name} | " + " | ".join(cells) + f" | {_fmt(mk.get('best_bpb'))} "
+                f"(k={mk.get('best_order', '-')}) | {_fmt(anc.get('xz'))} | {_fmt(anc.get('zstd'))} |"
+            )
+    lines += ["", "## Figures", ""] + [f"![{p}]({p})" for p in pngs]
+    m = res["machine"]
+    lines += (
+        ["", "## Reproduce", "", "```"]
+        + res["commands"]
+        + [
+            "```",
+            "",
+            f"Machine: {m['platform']}, {m['cpus']} CPUs, torch {m['torch']}, hnet-bio {m['hnet_bio']}, "
+            f"Python {m['python']}. Report built {res['reported']}. Every number is in results.json.",
+            "",
+        ]
+    )
+    return "\n".join(lines)
+
+
+def _anchor_lines(res: dict[str, Any]) -> list[str]:
+    a = res.get("anchors") or {}
+    if not a.get("held_out"):
+        return []
+    h = a["held_out"]
+    mk = h["markov"]
+    best = mk["best_bpb"]
+    finals = {
+        k: [x["final_bpb"] for x in per.values() if x["final_bpb"] is not None]
+        for k, per in res["arms"].items()
+    }
+    winners = [k for k, v in finals.items() if v and statistics.median(v) < best]
+    rc = " and its reverse complement" if res["recipe"]["train"].get("rc_augment") else ""
+    lines = [
+        "",
+        "## Classical anchors on the same held-out bytes",
+        "",
+        f"- Best smoothed Markov model (interpolated Witten-Bell, orders 0..{len(mk['bpb_by_order']) - 1}, "
+        f"counted on the whole training split{rc}, {human_bytes(mk['train_bytes'])}): "
+        f"order {mk['best_order']}, "
+        f"**{best:.4f} bits/byte** (the order is picked on these held-out bytes, so this anchor is "
+        f"slightly optimistic).",
+        "- Markov on only the training windows the neural arms saw: "
+        + ", ".join(
+            f"{human_bytes(p['train_bytes'])}: {p['bpb']:.4f} (k={p['best_order']})"
+            for p in a.get("markov_on_seen_bytes", [])
+        )
+        + ".",
+        f"- xz -9e: {h['xz']:.4f} bits/byte; zstd -19: {h['zstd']:.4f} bits/byte "
+        f"(compressing the {h['bytes']:,} held-out bytes alone, headers included).",
+        "",
+    ]
+    if winners:
+        lines.append(f"Neural arms below the best Markov model: {', '.join(winners)}.")
+    else:
+        lines.append(f"**No neural arm beats the best Markov model ({best:.4f} bits/byte) at this budget.**")
+    return lines
+
+
+def to_html(md: str, figures: dict[str, bytes | None]) -> str:
+    """A small Markdown subset (headings, lists, tables, code, images, bold) as one HTML file."""
+    out, table, code = [], False, False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            out.append("</pre>" if code else "<pre>")
+            code = not code
+            continue
+        if code:
+            out.append(html.escape(line))
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if all(set(c) <= {"-"} for c in cells):
+                continue
+            tag = "th" if not table else "td"
+            if not table:
+                out.append("<table>")
+                table = True
+            out.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if table:
+            out.append("</table>")
+            table = False
+        if line.startswith("!["):
+            name = line[line.index("(") + 1 : -1]
+            png = figures.get(name)
+            if png:
+                out.append(
+                    f'<p><img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></p>'
+                )
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("- "):
+            out.append(f"<ul><li>{_inline(line[2:])}</li></ul>")
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+    if table:
+        out.append("</table>")
+    style = (
+        "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}"
+        "img{max-width:100%}pre{background:#f4f4f4;padding:.5em;overflow-x:auto}"
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>H-Net comparison</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n"
+    )
+
+
+def _inline(text: str) -> str:
+    import re
+
+    t = html.escape(text)
+    t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", t)

@@ -1,0 +1,241 @@
+"""`hnet-bio evaluate`: one checkpoint on any data: held-out bits/byte, bytes per chunk, anchors.
+
+The number is pretraining's own (`pipelines.training.evaluation.evaluate_bpb`): total nats over
+all predicted bytes of contiguous non-overlapping windows of ``seq_len + 1`` bytes, each byte
+predicted from context inside its window. The classical anchors (`pipelines.anchors`) are
+measured on exactly the same predicted bytes, so "the H-Net beats an order-10 Markov model by
+0.05 bits/byte" is a statement about one set of bytes. The Markov model is counted on the
+checkpoint's own training split (as recorded next to it) unless ``--anchor-train`` names another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hnet_bio import shipped
+from hnet_bio.atomic import atomic_write_json
+from hnet_bio.checkpoint import read_metadata
+from pipelines.errors import UsageError
+
+SPLITS = ("eval", "all")
+
+
+@dataclass
+class _Units:
+    """The two things `EvalWindows` reads (``lengths``, ``read``) over in-memory byte strings."""
+
+    arrays: list[np.ndarray]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [a.size for a in self.arrays]
+
+    def read(self, i: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        return self.arrays[i][start:stop].copy()
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint directory, a run directory (its best checkpoint, else its newest), or the name
+    of a shipped model (`hnet-bio models`)."""
+    from pipelines.training import run_dir as rd
+
+    p = Path(path)
+    if not p.exists():
+        return shipped.resolve_checkpoint(p)  # a shipped name, or one line listing the known names
+    if (p / "config.json").is_file():
+        return p
+    if (p / rd.CHECKPOINTS).is_dir():
+        found = rd.best_checkpoint(p) or rd.latest_checkpoint(p)
+        if found is not None:
+            return Path(found)
+    raise UsageError(f"{p}: not a checkpoint directory (no config.json) nor a run directory with checkpoints")
+
+
+def recorded_recipe(checkpoint: Path) -> dict[str, Any]:
+    """The pretraining recipe saved beside a checkpoint (RUN/checkpoints/step-N), or {}."""
+    for cand in (checkpoint.parent.parent / "pretrain_config.json", checkpoint / "pretrain_config.json"):
+        if cand.is_file():
+            try:
+                return json.loads(cand.read_text())
+            except json.JSONDecodeError:
+                return {}
+    return {}
+
+
+def _corpus_spec(data: str | list[str]) -> str | list[str]:
+    return data[0] if isinstance(data, list) and len(data) == 1 else data
+
+
+def held_out_windows(data: str | list[str], seq_len: int, split: str = "eval",
+                     regions: list[str] | None = None, eval_fraction: float = 0.05, seed: int = 0,
+                     max_windows: int | None = None,
+                     data_dir: str | None = None) -> tuple[list[torch.Tensor], str]:
+    """The evaluation windows ((seq_len + 1,) uint8 each) and the modality of ``data``.
+
+    regions: DNA ``chr:start-end`` strings read from the given files (the first file holding the
+    record); the windows then tile just those regions and ``split`` is ignored.
+    """
+    from modalities.corpora import open_corpus
+    from modalities.datasets import EvalWindows
+
+    if split not in SPLITS:
+        raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if regions:
+        from modalities.dna import read_sequence
+        from modalities.errors import RegionError
+
+        files = [data] if isinstance(data, str) else list(data)
+        arrays = []
+        for region in regions:
+            seq, last_error = None, None
+            for f in files:
+                try:
+                    seq = read_sequence(f, region)
+                    break
+                except RegionError as exc:
+                    last_error = exc
+            if seq is None:
+                raise last_error or UsageError(f"region {region}: not found in {', '.join(files)}")
+            arrays.append(np.frombuffer(seq, dtype=np.uint8))
+        source: Any = _Units(arrays)
+        modality = "dna"
+    else:
+        source = open_corpus(_corpus_spec(data), split=split, data_dir=data_dir,
+                             eval_fraction=eval_fraction, seed=seed)
+        modality = source.modality
+    windows = EvalWindows(source, length=seq_len + 1, max_windows=max_windows)  # type: ignore[arg-type]
+    if len(windows) == 0:
+        raise UsageError(f"{data}: no window of {seq_len + 1} bytes in the {split} split; "
+                         "use --split all, a shorter --seq-len or longer data")
+    return [windows[i] for i in range(len(windows))], modality
+
+
+def anchor_numbers(train_units: list[np.ndarray], windows: list[torch.Tensor] | list[np.ndarray],
+                   max_order: int) -> dict[str, Any]:
+    """Markov (every order, best) and xz/zstd bits/byte on the windows' predicted bytes."""
+    from pipelines.anchors import compressed_bpb, markov_bpb
+
+    arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
+    return {"markov": markov_bpb(train_units, arrays, max_order).to_json(), **compressed_bpb(arrays)}
+
+
+def training_units(spec: str | list[str], eval_fraction: float, seed: int, data_dir: str | None = None,
+                   rc: bool = False) -> list[np.ndarray]:
+    """Every unit of the training split of ``spec``, as uint8 arrays; with ``rc`` (DNA trained with
+    reverse-complement augmentation) their reverse complements too, as the neural model saw both."""
+    from modalities.corpora import open_corpus
+    from modalities.datasets import reverse_complement_array
+
+    corpus = open_corpus(_corpus_spec(spec), split="train", data_dir=data_dir,
+                         eval_fraction=eval_fraction, seed=seed)
+    units = [corpus.read(i) for i in range(len(corpus))]
+    if rc and corpus.modality == "dna":
+        units += [reverse_complement_array(u) for u in units]
+    return units
+
+
+def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str], *,
+                        regions: list[str] | None = None, split: str = "eval", seq_len: int | None = None,
+                        max_windows: int | None = None, batch_size: int = 8, anchors: bool = True,
+                        anchor_train: str | list[str] | None = None, max_order: int = 12) -> dict[str, Any]:
+    """Held-out bits/byte, bytes per chunk per stage and anchors of one checkpoint on ``data``."""
+    from hnet_bio.checkpoint import load_pretrained
+    from pipelines.training.distributed import DistEnv
+    from pipelines.training.evaluation import evaluate_bpb
+
+    ckpt = resolve_checkpoint(checkpoint)
+    meta = read_metadata(ckpt)
+    recipe = recorded_recipe(ckpt)
+    rdata, rtrain = recipe.get("data", {}), recipe.get("train", {})
+    eval_fraction = float(rdata.get("eval_fraction", 0.05))
+    seed = int(rtrain.get("seed", 0))
+    seq_len = int(seq_len or meta.get("seq_len") or rtrain.get("seq_len") or 1024)
+    windows, modality = held_out_windows(data, seq_len, split, regions, eval_fraction, seed, max_windows)
+    trained_on = meta.get("modality")
+    if trained_on and trained_on != modality:
+        raise UsageError(f"{ckpt}: a {trained_on} checkpoint cannot be evaluated on {modality} data ({data})")
+    model, _ = load_pretrained(ckpt)
+    t0 = time.perf_counter()
+    ev = evaluate_bpb(model, windows, DistEnv(), batch_size)
+    seconds = time.perf_counter() - t0
+    result: dict[str, Any] = {
+        "checkpoint": str(ckpt), "model_class": type(model).__name__, "data": data, "regions": regions or [],
+        "split": "regions" if regions else split, "seq_len": seq_len, "windows": len(windows),
+        "bits_per_byte": ev["eval_bpb"], "predicted_bytes": ev["eval_bytes"],
+        "bytes_per_chunk": ev["eval_compression"], "seconds": round(seconds, 3),
+    }
+    if anchors:
+        spec = anchor_train or (rdata.get("corpus") if recipe else None) or data
+        result["anchor_train"] = spec
+        train = training_units(spec, eval_fraction, seed, rc=bool(rtrain.get("rc_augment", False)))
+        result["anchors"] = anchor_numbers(train, windows, max_order)
+    return result
+
+
+def format_table(r: dict[str, Any]) -> str:
+    """The result as a small aligned table for the terminal."""
+    rows = [("checkpoint", r["checkpoint"]), ("model", r["model_class"]),
+            ("held-out bytes", f"{r['predicted_bytes']:,} in {r['windows']} windows of {r['seq_len'] + 1}"),
+            ("bits/byte", f"{r['bits_per_byte']:.4f}")]
+    for s, c in enumerate(r["bytes_per_chunk"]):
+        rows.append((f"bytes/chunk stage {s}", f"{c:.2f}"))
+    a = r.get("anchors")
+    if a:
+        m = a["markov"]
+        rows += [(f"Markov order {m['best_order']} (best of 0..{len(m['bpb_by_order']) - 1})",
+                  f"{m['best_bpb']:.4f}"),
+                 ("xz -9e", f"{a['xz']:.4f}"), ("zstd -19", f"{a['zstd']:.4f}")]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+# --------------------------------------------------------------------------- CLI
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="held-out bits/byte of a checkpoint on any data, with classical anchors",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory (or a run directory: its best)")
+    p.add_argument("--data", required=True, nargs="+", metavar="CORPUS_OR_FILES",
+                   help="named corpus (dna-bacteria, audio-speech, ...) or FASTA/WAV files")
+    p.add_argument("--region", action="append", metavar="R",
+                   help="DNA chr:start-end to evaluate (repeatable)")
+    p.add_argument("--split", default="eval", choices=SPLITS,
+                   help="eval: the held-out split as pretraining made it; all: every byte")
+    p.add_argument("--seq-len", type=int, default=None, help="window length (default: the checkpoint's)")
+    p.add_argument("--max-windows", type=int, default=None, help="evenly spaced subset of the windows")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--no-anchors", action="store_true", help="skip the Markov / xz / zstd anchors")
+    p.add_argument("--anchor-train", nargs="+", metavar="CORPUS_OR_FILES",
+                   help="count the Markov anchor here (default: the checkpoint's training split)")
+    p.add_argument("--max-order", type=int, default=12, help="highest Markov order (default 12)")
+    p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.seq_len is not None and args.seq_len < 1:
+        raise UsageError(f"--seq-len must be >= 1, got {args.seq_len}")
+    if args.max_windows is not None and args.max_windows < 1:
+        raise UsageError(f"--max-windows must be >= 1, got {args.max_windows}")
+    if args.batch_size < 1 or not 0 <= args.max_order <= 32:
+        raise UsageError("--batch-size must be >= 1 and --max-order in 0..32")
+    anchor_train = _corpus_spec(args.anchor_train) if args.anchor_train else None
+    r = evaluate_checkpoint(args.checkpoint, _corpus_spec(list(args.data)), regions=args.region,
+                            split=args.split, seq_len=args.seq_len, max_windows=args.max_windows,
+                            batch_size=args.batch_size, anchors=not args.no_anchors,
+                            anchor_train=anchor_train, max_order=args.max_order)
+    print(format_table(r), file=sys.stdout, flush=True)
+    if args.json:
+        atomic_write_json(Path(args.json), r)
+    return 0
