@@ -15,6 +15,7 @@ from torch import nn
 
 from hnet_bio import kernels
 from hnet_bio.dtypes import wide
+from hnet_bio.layers.conv import causal_depthwise_conv
 from hnet_bio.layers.norm import RMSNormGated
 from hnet_bio.layers.ssd import ssd_chunked
 
@@ -78,15 +79,14 @@ class Mamba2(nn.Module):
         ssm_state (B, H, P, N) continue from a cache; return_state also returns the new ones.
         """
         bsz, seqlen, _ = u.shape
-        z, xbc, dt = self.split_projection(self.in_proj(u))
-        xbc_t = xbc.transpose(1, 2)  # (B, conv_dim, L)
+        z, xbc, dt = self.split_projection(self.in_proj(u))  # xbc (B, L, conv_dim)
         if conv_state is None:
-            history = xbc_t.new_zeros(bsz, self.conv_dim, self.d_conv - 1)
+            history = xbc.new_zeros(bsz, self.d_conv - 1, self.conv_dim)
         else:
-            history = conv_state.to(xbc_t.dtype)
-        padded = torch.cat([history, xbc_t], dim=-1)  # (B, conv_dim, d_conv-1+L)
-        conv_out = F.conv1d(padded, self.conv1d.weight, self.conv1d.bias, groups=self.conv_dim)
-        x, B, C = self.split_xbc(F.silu(conv_out).transpose(1, 2))  # (B, L, ...)
+            history = conv_state.to(xbc.dtype).transpose(1, 2)
+        padded = torch.cat([history, xbc], dim=1)  # (B, d_conv-1+L, conv_dim)
+        conv_out = causal_depthwise_conv(padded, self.conv1d.weight.squeeze(1), self.conv1d.bias)
+        x, B, C = self.split_xbc(F.silu(conv_out))  # (B, L, ...)
 
         dt = F.softplus(wide(dt) + wide(self.dt_bias))  # (B, L, H)
         if mask is not None:
@@ -114,14 +114,16 @@ class Mamba2(nn.Module):
         return out, new_conv, final
 
     def _conv_tail(self, padded: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """The last d_conv-1 raw conv inputs before each row's end (its last valid position)."""
+        """The last d_conv-1 raw conv inputs before each row's end (its last valid position).
+
+        padded (B, d_conv-1+L, conv_dim) -> (B, conv_dim, d_conv-1), the cache's layout."""
         k = self.d_conv - 1
         if mask is None:
-            return padded[..., -k:].clone()
+            return padded[:, -k:].transpose(1, 2).contiguous()
         lengths = mask.sum(-1)  # (B,)
         # position of the last valid input in `padded` is (k - 1) + length; take k inputs ending there
         idx = lengths[:, None] + torch.arange(k, device=padded.device)[None]  # (B, k)
-        return padded.gather(-1, idx[:, None, :].expand(-1, padded.shape[1], -1))
+        return padded.gather(1, idx[:, :, None].expand(-1, -1, padded.shape[2])).transpose(1, 2).contiguous()
 
     def allocate_state(
         self, batch: int, dtype: torch.dtype = torch.float32, device: torch.device | None = None
