@@ -12,6 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from hnet_bio import kernels
 from hnet_bio.dtypes import wide
@@ -63,7 +64,26 @@ class Mamba2(nn.Module):
         gn = self.ngroups * self.d_state
         return torch.split(xbc, [self.d_inner, gn, gn], dim=-1)
 
+    # Recompute the mixer's activations in backward instead of saving them (see `recompute.py`).
+    # A plain attribute, not a buffer: it never reaches the state_dict.
+    recompute: bool = False
+
     def forward(
+        self,
+        u: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        conv_state: torch.Tensor | None = None,
+        ssm_state: torch.Tensor | None = None,
+        return_state: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """u (B, L, D) -> (B, L, D); see `mix`. With `recompute` set, a training forward saves only
+        u (and mask) for backward and runs `mix` again there."""
+        plain = not return_state and conv_state is None and ssm_state is None
+        if self.recompute and plain and torch.is_grad_enabled():
+            return checkpoint(self.mix, u, mask, use_reentrant=False)
+        return self.mix(u, mask, conv_state, ssm_state, return_state)
+
+    def mix(
         self,
         u: torch.Tensor,
         mask: torch.Tensor | None = None,
@@ -85,8 +105,8 @@ class Mamba2(nn.Module):
         else:
             history = conv_state.to(xbc.dtype).transpose(1, 2)
         padded = torch.cat([history, xbc], dim=1)  # (B, d_conv-1+L, conv_dim)
-        conv_out = causal_depthwise_conv(padded, self.conv1d.weight.squeeze(1), self.conv1d.bias)
-        x, B, C = self.split_xbc(F.silu(conv_out))  # (B, L, ...)
+        xbc = causal_depthwise_conv(padded, self.conv1d.weight.squeeze(1), self.conv1d.bias, silu=True)
+        x, B, C = self.split_xbc(xbc)  # (B, L, ...)
 
         dt = F.softplus(wide(dt) + wide(self.dt_bias))  # (B, L, H)
         if mask is not None:
@@ -107,7 +127,8 @@ class Mamba2(nn.Module):
                 None if ssm_state is None else wide(ssm_state),
             )
         y = y.to(x.dtype) + xh * self.D.to(x.dtype).unsqueeze(-1)  # (B, L, H, P)
-        out = self.out_proj(self.norm(y.reshape(bsz, seqlen, self.d_inner), z))
+        # z.contiguous(): the norm saves z for backward, and a view would keep all of in_proj's output
+        out = self.out_proj(self.norm(y.reshape(bsz, seqlen, self.d_inner), z.contiguous()))
         if not return_state:
             return out
         new_conv = self._conv_tail(padded, mask)

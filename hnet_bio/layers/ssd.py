@@ -83,10 +83,29 @@ class _IntraChunk(torch.autograd.Function):
 
 
 def _decay(a_cum: torch.Tensor) -> torch.Tensor:
-    """exp(a_cum_i - a_cum_j) for i >= j, else 0, as a fresh tensor (..., Q, Q) callers may overwrite."""
-    _, lower = _tril_masks(a_cum.shape[-1], a_cum.device)
-    diff = a_cum.unsqueeze(-1) - a_cum.unsqueeze(-2)
-    return diff.masked_fill_(~lower, float("-inf")).exp_()
+    """exp(a_cum_i - a_cum_j) for i >= j, else 0, as a fresh tensor (..., Q, Q) callers may overwrite.
+
+    The upper triangle is zeroed *before* exp (so it cannot overflow) and again after it, by
+    multiplying with a 0/1 mask: exp of -inf or a masked_fill took 2-3x longer on CPU than exp of
+    finite values plus two multiplications, and the result is the same.
+    """
+    lower = _lower_float(a_cum.shape[-1], a_cum.dtype, a_cum.device)
+    diff = (a_cum.unsqueeze(-1) - a_cum.unsqueeze(-2)).mul_(lower)
+    return diff.exp_().mul_(lower)
+
+
+def _build_lower_float(q: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.ones(q, q, dtype=dtype, device=device).tril()
+
+
+_cached_lower_float = functools.lru_cache(maxsize=64)(_build_lower_float)
+
+
+def _lower_float(q: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(Q, Q) lower-triangular ones in `dtype` (cached in eager mode, a constant under compile)."""
+    if torch.compiler.is_compiling():
+        return _build_lower_float(q, dtype, device)
+    return _cached_lower_float(q, dtype, device)
 
 
 def ssd_chunked(
