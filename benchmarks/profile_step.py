@@ -59,6 +59,34 @@ def add_scopes(model: torch.nn.Module) -> None:
         module.register_forward_hook(post)
 
 
+def saved_by_component(model: torch.nn.Module, x: torch.Tensor) -> dict[str, float]:
+    """MB of tensors autograd saves for backward in one forward, by the component that saved them
+    (each storage counted once, at its first saver)."""
+    stack = ["other"]
+    handles = []
+    for module in model.modules():
+        name = COMPONENTS.get(type(module))
+        if name is None:
+            continue
+        handles.append(module.register_forward_pre_hook(lambda mod, args, name=name: stack.append(name)))
+        handles.append(module.register_forward_hook(lambda mod, args, out: (stack.pop(), None)[1]))
+    seen: set[int] = set()
+    sizes: dict[str, float] = defaultdict(float)
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            sizes[stack[-1]] += storage.nbytes() / 2**20
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x[:, :-1], targets=x[:, 1:])
+    for h in handles:
+        h.remove()
+    return dict(sizes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small-1stage")
@@ -66,10 +94,15 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rows", type=int, default=25)
+    ap.add_argument("--recompute", action="store_true", help="recompute Mamba-2 activations in backward")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{args.config}.json"))
+    if args.recompute:
+        from hnet_bio.recompute import set_recompute
+
+        set_recompute(model, True)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randint(0, 256, (args.batch, args.length + 1))
 
@@ -85,6 +118,7 @@ def main() -> None:
     t = time.perf_counter()
     step()
     wall = time.perf_counter() - t
+    saved = saved_by_component(model, x)
     add_scopes(model)
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         with record_function("forward"):
@@ -111,6 +145,9 @@ def main() -> None:
     print("\nbackward by autograd node (inclusive)")
     for key, us in sorted(bwd.items(), key=lambda kv: -kv[1])[: args.rows]:
         print(f"  {key:<28} {us / 1e3:9.1f} ms  {100 * us / total:5.1f}%")
+    print(f"\nactivations saved for backward: {sum(saved.values()):.0f} MB")
+    for key, mb in sorted(saved.items(), key=lambda kv: -kv[1]):
+        print(f"  {key:<28} {mb:9.1f} MB")
     print("\nops by self CPU time and self memory allocated")
     print(events.table(sort_by="self_cpu_time_total", row_limit=args.rows))
 
