@@ -15,7 +15,7 @@ def test_recompute_gives_the_same_outputs_and_grads(configs_dir: Path) -> None:
     x = torch.randint(0, 256, (2, 65))
     results = []
     for enabled in (False, True):
-        assert set_recompute(model, enabled) == 4
+        assert set_recompute(model, enabled) == 6  # 4 Mamba-2 mixers + 2 inner SwiGLUs
         model.zero_grad()
         out = model(x[:, :-1], targets=x[:, 1:])
         out.loss.backward()
