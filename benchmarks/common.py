@@ -67,8 +67,11 @@ def run_row(script: Path, row: dict[str, Any], threads: int, timeout: float = 36
     except subprocess.TimeoutExpired:
         return {**row, "error": f"timed out after {timeout:.0f} s"}
     lines = proc.stdout.strip().splitlines()
+    if proc.returncode < 0:  # e.g. SIGKILL from the kernel's out-of-memory killer
+        return {**row, "error": f"killed by signal {-proc.returncode} (9 is usually out of memory)"}
     if proc.returncode != 0 or not lines:
-        return {**row, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+        errors = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith("warning:")]
+        return {**row, "error": (errors or [f"exit status {proc.returncode}, no output"])[-1]}
     return json.loads(lines[-1])
 
 
