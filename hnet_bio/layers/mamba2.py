@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from hnet_bio import kernels
 from hnet_bio.dtypes import wide
+from hnet_bio.layers.conv import causal_depthwise_conv
 from hnet_bio.layers.norm import RMSNormGated
 from hnet_bio.layers.ssd import ssd_chunked, ssd_step
 
@@ -74,7 +76,26 @@ class Mamba2(nn.Module):
         gn = self.ngroups * self.d_state
         return torch.split(xbc, [self.d_inner, gn, gn], dim=-1)
 
+    # Recompute the mixer's activations in backward instead of saving them (see `recompute.py`).
+    # A plain attribute, not a buffer: it never reaches the state_dict.
+    recompute: bool = False
+
     def forward(
+        self,
+        u: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        conv_state: torch.Tensor | None = None,
+        ssm_state: torch.Tensor | None = None,
+        return_state: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, MambaState]:
+        """u (B, L, D) -> (B, L, D); see `mix`. With `recompute` set, a training forward saves only
+        u (and mask) for backward and runs `mix` again there."""
+        plain = not return_state and conv_state is None and ssm_state is None
+        if self.recompute and plain and torch.is_grad_enabled():
+            return checkpoint(self.mix, u, mask, use_reentrant=False)
+        return self.mix(u, mask, conv_state, ssm_state, return_state)
+
+    def mix(
         self,
         u: torch.Tensor,
         mask: torch.Tensor | None = None,
@@ -90,15 +111,14 @@ class Mamba2(nn.Module):
         ssm_state (B, H, P, N) continue from a cache; return_state also returns the new `MambaState`.
         """
         bsz, seqlen, _ = u.shape
-        z, xbc, dt = self.split_projection(self.in_proj(u))
-        xbc_t = xbc.transpose(1, 2)  # (B, conv_dim, L)
+        z, xbc, dt = self.split_projection(self.in_proj(u))  # xbc (B, L, conv_dim)
         if conv_state is None:
-            history = xbc_t.new_zeros(bsz, self.conv_dim, self.d_conv - 1)
+            history = xbc.new_zeros(bsz, self.d_conv - 1, self.conv_dim)
         else:
-            history = conv_state.to(xbc_t.dtype)
-        padded = torch.cat([history, xbc_t], dim=-1)  # (B, conv_dim, d_conv-1+L)
-        conv_out = F.conv1d(padded, self.conv1d.weight, self.conv1d.bias, groups=self.conv_dim)
-        x, B, C = self.split_xbc(F.silu(conv_out).transpose(1, 2))  # (B, L, ...)
+            history = conv_state.to(xbc.dtype).transpose(1, 2)
+        padded = torch.cat([history, xbc], dim=1)  # (B, d_conv-1+L, conv_dim)
+        xbc = causal_depthwise_conv(padded, self.conv1d.weight.squeeze(1), self.conv1d.bias, silu=True)
+        x, B, C = self.split_xbc(xbc)  # (B, L, ...)
 
         dt = F.softplus(wide(dt) + wide(self.dt_bias))  # (B, L, H)
         if mask is not None:
@@ -119,7 +139,8 @@ class Mamba2(nn.Module):
                 None if ssm_state is None else wide(ssm_state),
             )
         y = y.to(x.dtype) + xh * self.D.to(x.dtype).unsqueeze(-1)  # (B, L, H, P)
-        out = self.out_proj(self.norm(y.reshape(bsz, seqlen, self.d_inner), z))
+        # z.contiguous(): the norm saves z for backward, and a view would keep all of in_proj's output
+        out = self.out_proj(self.norm(y.reshape(bsz, seqlen, self.d_inner), z.contiguous()))
         if not return_state:
             return out
         return out, MambaState(self._conv_tail(padded, mask), final)
@@ -143,11 +164,13 @@ class Mamba2(nn.Module):
         return self.out_proj(self.norm(y.reshape(b, self.d_inner), z))
 
     def _conv_tail(self, padded: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """The last d_conv-1 raw conv inputs before each row's end (its last valid position)."""
+        """The last d_conv-1 raw conv inputs before each row's end (its last valid position).
+
+        padded (B, d_conv-1+L, conv_dim) -> (B, conv_dim, d_conv-1), the cache's layout."""
         k = self.d_conv - 1
         if mask is None:
-            return padded[..., -k:].clone()
+            return padded[:, -k:].transpose(1, 2).contiguous()
         lengths = mask.sum(-1)  # (B,)
         # position of the last valid input in `padded` is (k - 1) + length; take k inputs ending there
         idx = lengths[:, None] + torch.arange(k, device=padded.device)[None]  # (B, k)
-        return padded.gather(-1, idx[:, None, :].expand(-1, padded.shape[1], -1))
+        return padded.gather(1, idx[:, :, None].expand(-1, -1, padded.shape[2])).transpose(1, 2).contiguous()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 
 def round_up(n: int, multiple: int) -> int:
@@ -20,6 +21,14 @@ class SwiGLU(nn.Module):
         self.fc1 = nn.Linear(d_model, 2 * self.d_hidden, bias=False)
         self.fc2 = nn.Linear(self.d_hidden, d_model, bias=False)
 
+    # Recompute the hidden activations in backward instead of saving them (see `recompute.py`).
+    recompute: bool = False
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.recompute and torch.is_grad_enabled():
+            return checkpoint(self._mlp, x, use_reentrant=False)
+        return self._mlp(x)
+
+    def _mlp(self, x: torch.Tensor) -> torch.Tensor:
         value, gate = self.fc1(x).chunk(2, dim=-1)  # (B, L, F) each
         return self.fc2(F.silu(gate) * value)

@@ -1,12 +1,14 @@
-"""RMSNorm and gated RMSNorm, statistics in float32 whatever the input dtype."""
+"""RMSNorm and gated RMSNorm, statistics in float32 whatever the input dtype.
+
+The math (and its hand-written gradient, which saves only the inputs) is in `fused_norm.py`.
+"""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from hnet_bio.dtypes import wide
+from hnet_bio.layers.fused_norm import gated_rms_norm, rms_norm
 
 
 class RMSNorm(nn.Module):
@@ -18,9 +20,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(d))
 
     def forward(self, x: torch.Tensor, out_dtype: torch.dtype | None = None) -> torch.Tensor:
-        xf = wide(x)
-        y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps) * wide(self.weight)
-        return y.to(out_dtype or x.dtype)
+        return rms_norm(x, self.weight, self.eps, out_dtype or x.dtype)
 
 
 class RMSNormGated(nn.Module):
@@ -36,10 +36,5 @@ class RMSNormGated(nn.Module):
         self.weight = nn.Parameter(torch.ones(d))
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        # x, z: (..., d)
-        dtype = x.dtype
-        xf = wide(x) * F.silu(wide(z))
-        shape = xf.shape
-        xg = xf.view(*shape[:-1], -1, self.group_size)
-        xg = xg * torch.rsqrt(xg.pow(2).mean(-1, keepdim=True) + self.eps)
-        return (xg.view(shape) * wide(self.weight)).to(dtype)
+        # x, z: (..., d) -> (..., d) in x's dtype
+        return gated_rms_norm(x, z, self.weight, self.group_size, self.eps)

@@ -47,16 +47,65 @@ def segment_sum(a: torch.Tensor) -> torch.Tensor:
     return torch.cumsum(x, dim=-2).masked_fill(~lower, float("-inf"))
 
 
-def decay_matrix(a_cum: torch.Tensor) -> torch.Tensor:
-    """exp(a_cum_i - a_cum_j) for i >= j, else 0: the within-chunk transition weights.
+class _IntraChunk(torch.autograd.Function):
+    """y_i = sum_{j<=i} (C_i . B_j) exp(a_cum_i - a_cum_j) u_j within each chunk, with a hand-written
+    backward that saves only the O(L) inputs and rebuilds the (Q, Q) weights when it needs them.
 
-    Within one chunk |a_cum| stays bounded (chunk length x largest per-step decay), so the
-    difference of cumulative sums loses at most ~|a_cum| * eps in the exponent; this costs one
-    subtraction instead of a cumsum over a (Q, Q) tensor, the hot spot of the scan on CPU.
+    Left to autograd, this product saves three (b, c, g, r, Q, Q) tensors per layer (the decay
+    differences, their exponential and the masked scores) and runs five more (Q, Q)-sized kernels in
+    the backward (sub, neg, masked_fill, exp and mul gradients); here backward is two batched
+    matmuls for u and the weights, one exp to rebuild the weights, and two reductions for a_cum.
+    Gradients (M = CB o L the masked weights, T = dM o M):
+        du = M^T dy     dM = dy u^T     dCB = sum_r dM o L     dC = dCB B     dB = dCB^T C
+        da_cum_i = sum_j T_ij - sum_j T_ji
     """
-    _, lower = _tril_masks(a_cum.shape[-1], a_cum.device)
-    diff = a_cum.unsqueeze(-1) - a_cum.unsqueeze(-2)  # (..., Q, Q)
-    return torch.exp(diff.masked_fill(~lower, float("-inf")))
+
+    @staticmethod
+    def forward(ctx, C, B, a_cum, u):  # type: ignore[override]
+        # C, B (b, c, g, q, n); a_cum (b, c, g, r, q); u (b, c, g, r, q, p)
+        cb = C @ B.transpose(-1, -2)  # (b, c, g, q, q)
+        weights = _decay(a_cum).mul_(cb.unsqueeze(3))  # (b, c, g, r, q, q)
+        ctx.save_for_backward(C, B, a_cum, u)
+        return weights @ u  # (b, c, g, r, q, p)
+
+    @staticmethod
+    def backward(ctx, dy):  # type: ignore[override]
+        C, B, a_cum, u = ctx.saved_tensors
+        cb = C @ B.transpose(-1, -2)  # (b, c, g, q, q)
+        decay = _decay(a_cum)  # (b, c, g, r, q, q)
+        d_weights = dy @ u.transpose(-1, -2)  # (b, c, g, r, q, q)
+        du = (decay * cb.unsqueeze(3)).transpose(-1, -2) @ dy
+        t = d_weights.mul_(decay)  # dM o L (zero above the diagonal)
+        dcb = t.sum(3)  # (b, c, g, q, q)
+        t.mul_(cb.unsqueeze(3))  # dM o M
+        da_cum = t.sum(-1) - t.sum(-2)
+        return dcb @ B, dcb.transpose(-1, -2) @ C, da_cum, du
+
+
+def _decay(a_cum: torch.Tensor) -> torch.Tensor:
+    """exp(a_cum_i - a_cum_j) for i >= j, else 0, as a fresh tensor (..., Q, Q) callers may overwrite.
+
+    The upper triangle is zeroed *before* exp (so it cannot overflow) and again after it, by
+    multiplying with a 0/1 mask: exp of -inf or a masked_fill took 2-3x longer on CPU than exp of
+    finite values plus two multiplications, and the result is the same.
+    """
+    lower = _lower_float(a_cum.shape[-1], a_cum.dtype, a_cum.device)
+    diff = (a_cum.unsqueeze(-1) - a_cum.unsqueeze(-2)).mul_(lower)
+    return diff.exp_().mul_(lower)
+
+
+def _build_lower_float(q: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.ones(q, q, dtype=dtype, device=device).tril()
+
+
+_cached_lower_float = functools.lru_cache(maxsize=64)(_build_lower_float)
+
+
+def _lower_float(q: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(Q, Q) lower-triangular ones in `dtype` (cached in eager mode, a constant under compile)."""
+    if torch.compiler.is_compiling():
+        return _build_lower_float(q, dtype, device)
+    return _cached_lower_float(q, dtype, device)
 
 
 def ssd_chunked(
@@ -70,6 +119,9 @@ def ssd_chunked(
     """Chunked scan. Shapes:
     u (b, l, h, p), a (b, l, h), B and C (b, l, g, n) with h % g == 0, initial_state (b, h, p, n).
     Returns y (b, l, h, p) and the final state (b, h, p, n), in u's dtype (math in >= fp32).
+
+    Internally heads are laid out (b, c, g, r, q, p) so every product below is a plain batched
+    matmul over contiguous (q, p) / (q, n) blocks.
     """
     b, l, h, p = u.shape
     g, n = B.shape[-2:]
@@ -85,21 +137,18 @@ def ssd_chunked(
         C = F.pad(C, (0, 0, 0, 0, 0, pad))
     c = (l + pad) // q
     r = h // g  # heads per group share B and C, so C.B is computed once per group
-    u = u.reshape(b, c, q, g, r, p)
-    B = B.reshape(b, c, q, g, n)
-    C = C.reshape(b, c, q, g, n)
+    u = u.reshape(b, c, q, g, r, p).permute(0, 1, 3, 4, 2, 5).contiguous()  # (b, c, g, r, q, p)
+    B = B.reshape(b, c, q, g, n).transpose(2, 3).contiguous()  # (b, c, g, q, n)
+    C = C.reshape(b, c, q, g, n).transpose(2, 3).contiguous()  # (b, c, g, q, n)
     a = a.reshape(b, c, q, g, r).permute(0, 1, 3, 4, 2)  # (b, c, g, r, q)
     a_cum = torch.cumsum(a, dim=-1)  # (b, c, g, r, q)
 
     # 1. Within each chunk: y_i = sum_{j<=i} (C_i . B_j) exp(a_{j+1..i}) u_j
-    cb = torch.einsum("bcign,bcjgn->bcgij", C, B)  # (b, c, g, q, q)
-    scores = cb.unsqueeze(3) * decay_matrix(a_cum)  # (b, c, g, r, q, q)
-    y = torch.einsum("bcgrij,bcjgrp->bcigrp", scores, u)
+    y = _IntraChunk.apply(C, B, a_cum, u)  # (b, c, g, r, q, p)
 
     # 2. State each chunk contributes at its end: sum_j exp(a_{j+1..end}) u_j B_j^T
     to_end = torch.exp(a_cum[..., -1:] - a_cum)  # (b, c, g, r, q)
-    weighted = u * to_end.permute(0, 1, 4, 2, 3).unsqueeze(-1)  # (b, c, q, g, r, p)
-    chunk_states = torch.einsum("bcjgrp,bcjgn->bcgrpn", weighted, B)
+    chunk_states = (u * to_end.unsqueeze(-1)).transpose(-1, -2) @ B.unsqueeze(3)  # (b, c, g, r, p, n)
 
     # 3. Carry states across chunks: S_in[c] = sum_{c'<c} exp(A_{c'+1..c-1}) S[c'] (+ initial)
     if initial_state is None:
@@ -112,9 +161,9 @@ def ssd_chunked(
     state_in, final_state = carried[:, :-1], carried[:, -1].reshape(b, h, p, n)
 
     # 4. Contribution of the state entering each chunk: y_i += exp(a_{1..i}) C_i . S_in
-    y_off = torch.einsum("bcign,bcgrpn->bcigrp", C, state_in)
-    y = y + y_off * torch.exp(a_cum).permute(0, 1, 4, 2, 3).unsqueeze(-1)
-    y = y.reshape(b, c * q, h, p)[:, :l]
+    y_off = C.unsqueeze(3) @ state_in.transpose(-1, -2)  # (b, c, g, r, q, p)
+    y = y + y_off * torch.exp(a_cum).unsqueeze(-1)
+    y = y.permute(0, 1, 4, 2, 3, 5).reshape(b, c * q, h, p)[:, :l]
     return y.to(out_dtype), final_state.to(out_dtype)
 
 
