@@ -271,7 +271,7 @@ def add_parser(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="hnet-bio compare --config RECIPE --out REPORT_DIR [--data CORPUS_OR_FILES] [--budget BYTES] "
-        "[--seeds 0,1,2] [--eval-data NAME=FILES ...] [--quick]\n"
+        "[--seeds 0,1,2] [--eval-data NAME=FILES ...] [--quick] [--arms A,B]\n"
         "       hnet-bio compare --report-only --out REPORT_DIR",
     )
     p.add_argument("--config", help="compare recipe (configs/compare-dna.yaml, configs/compare-audio.yaml)")

@@ -232,6 +232,15 @@ def _anchor_lines(res: dict[str, Any]) -> list[str]:
         "",
         "## Classical anchors on the same held-out bytes",
         "",
+        *(
+            [
+                f"(Measured on seed {res['recipe']['seeds'][0]}'s held-out windows: the train/held-out "
+                "split follows the seed, as in pretraining, so other seeds hold out other units.)",
+                "",
+            ]
+            if len(res["recipe"]["seeds"]) > 1
+            else []
+        ),
         f"- Best smoothed Markov model (interpolated Witten-Bell, orders 0..{len(mk['bpb_by_order']) - 1}, "
         f"counted on the whole training split{rc}, {human_bytes(mk['train_bytes'])}): "
         f"order {mk['best_order']}, "
