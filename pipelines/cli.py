@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.data",
     "pipelines.pretrain",
     "pipelines.generate",
+    "pipelines.boundaries",
 )
 
 
