@@ -54,7 +54,8 @@ def test_bed_hand_computed() -> None:
     assert bed_text([fwd], [a]) == (
         "chr1\t100\t102\tstage0\t1000\t+\nchr1\t102\t105\tstage0\t730\t+\nchr1\t105\t106\tstage0\t500\t+\n"
     )
-    # reverse strand: byte i is forward base 105 - i; chunks [0,2) [2,5) [5,6) -> [104,106) [101,104) [100,101)
+    # reverse strand: byte i is forward base 105 - i;
+    # chunks [0,2) [2,5) [5,6) -> [104,106) [101,104) [100,101)
     assert bed_text([rev], [a]) == (
         "chr1\t100\t101\tstage0\t500\t-\nchr1\t101\t104\tstage0\t730\t-\nchr1\t104\t106\tstage0\t1000\t-\n"
     )
