@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.pretrain",
     "pipelines.generate",
     "pipelines.boundaries",
+    "pipelines.embed",
 )
 
 
