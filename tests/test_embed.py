@@ -111,7 +111,8 @@ def test_embed_cli_npz_with_regions_and_windows(ckpt: dict, tmp_path: Path) -> N
     assert z["strand"].tolist() == ["+", "-"] and z["name"].tolist()[1] == "ecoli_MG1655:1001-1300:-"
     out2 = tmp_path / "w.npz"
     assert main(["embed", "--checkpoint", str(ckpt["dna"]), "--fasta", fa,
-                 "--region", "ecoli_MG1655:1001-1300:-", "--per-window", "128", "--level", "decoder", "--out", str(out2), "--quiet"]) == 0
+                 "--region", "ecoli_MG1655:1001-1300:-", "--per-window", "128", "--level", "decoder",
+                 "--out", str(out2), "--quiet"]) == 0
     w = np.load(out2)
     assert w["window_start"].tolist() == [0, 128, 256]
     # reverse strand, forward coordinates: the first window read is the right end of the region
