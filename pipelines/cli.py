@@ -29,6 +29,7 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.generate",
     "pipelines.boundaries",
     "pipelines.embed",
+    "pipelines.classify",
 )
 
 

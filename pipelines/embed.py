@@ -71,8 +71,8 @@ def embed_job(
     levels = hidden_levels(num_stages(model))
     if level not in levels:
         raise UsageError(f"--level {level!r} does not exist in this model; choose one of {', '.join(levels)}")
-    if pooling == "chunks" and num_stages(model) == 0:
-        raise UsageError("--pooling chunks needs an H-Net (an isotropic model has no chunks)")
+    if pooling in ("chunks", "grid") and num_stages(model) == 0:
+        raise UsageError(f"--pooling {pooling} needs an H-Net (an isotropic model has no chunks)")
     items = read_items(meta, fasta, regions, bed, audio)
 
     bar = ProgressBar("embed", log) if log is not None else None

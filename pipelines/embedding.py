@@ -8,6 +8,8 @@ Poolings, over the rows of the level that sit in the span (a chunk row sits at i
 - "mean":   mean of the rows (bytes for byte-level levels, chunks for chunk-level ones);
 - "chunks": mean over stage-0 chunks of the mean within each chunk, so every chunk weighs the
             same whatever its length (equal to "mean" for chunk-level levels; needs an H-Net);
+- "grid":   like "chunks" but over a fixed grid with as many chunks as stage 0 made in the span
+            (the control that tells whether the learned cut points matter);
 - "max":    elementwise maximum;
 - "last":   the last row (what a causal model has read the whole span with).
 Only rows of the span are read, and an `Analysis` holds no padding, so a vector never depends on
@@ -23,7 +25,7 @@ import numpy as np
 from pipelines.analysis import Analysis, analyze_many
 from pipelines.analysis.run import ByteSequence
 
-POOLINGS = ("mean", "chunks", "max", "last")
+POOLINGS = ("mean", "chunks", "grid", "max", "last")
 DEFAULT_LEVEL = "inner"
 DEFAULT_POOLING = "mean"
 
@@ -45,10 +47,13 @@ def pool(a: Analysis, level: str, pooling: str, lo: int = 0, hi: int | None = No
         return x.max(axis=0)
     if pooling == "last":
         return x[-1].copy()
-    if pooling == "chunks":
+    if pooling in ("chunks", "grid"):
         if a.num_stages == 0:
-            raise ValueError("'chunks' pooling needs an H-Net (an isotropic model has no chunks)")
+            raise ValueError(f"{pooling!r} pooling needs an H-Net (an isotropic model has no chunks)")
         chunk = a.chunk_index[0][pos[keep]]  # (N,) stage-0 chunk of each row
+        if pooling == "grid":  # same number of chunks, evenly spaced over the rows
+            m = len(np.unique(chunk))
+            chunk = (np.arange(chunk.size) * m) // chunk.size
         _, group = np.unique(chunk, return_inverse=True)
         sums = np.zeros((group.max() + 1, x.shape[1]), dtype=np.float64)
         np.add.at(sums, group, x)
