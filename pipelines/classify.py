@@ -39,10 +39,10 @@ from pipelines.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, pool
 from pipelines.errors import UsageError
 from pipelines.inputs import check_outputs
 from pipelines.labels import read_labels
-from pipelines.probe import fit_and_score, folds_for, probe
+from pipelines.probe import BOOTSTRAP, fit_and_score, folds_for, probe
 from pipelines.tasks import TASKS, builtin_task
 
-KMER_KS = (1, 2, 3, 4, 5, 6)
+KMER_MAX = 6
 
 
 def model_features(
@@ -58,10 +58,12 @@ def model_features(
     return {s: np.stack(v) for s, v in out.items()}
 
 
-def _best_kmer(x_train: list[np.ndarray], y_train: np.ndarray, seed: int) -> tuple[int, dict[int, float]]:
-    """k in 1..6 with the best cross-validated accuracy of the probe on the training set."""
+def _best_kmer(
+    x_train: list[np.ndarray], y_train: np.ndarray, seed: int, kmax: int = KMER_MAX
+) -> tuple[int, dict[int, float]]:
+    """k in 1..kmax with the best cross-validated accuracy of the probe on the training set."""
     scores = {}
-    for k in KMER_KS:
+    for k in range(1, kmax + 1):
         search = probe(seed, folds=folds_for(y_train))
         search.fit(kmer_frequencies(x_train, k), y_train)
         scores[k] = float(search.best_score_)
@@ -82,6 +84,8 @@ def classify_job(
     n_test: int | None = None,
     seed: int = 0,
     batch_size: int = 16,
+    kmer_max: int = KMER_MAX,
+    bootstrap: int = BOOTSTRAP,
     overwrite: bool = False,
     log: TextIO | None = None,
 ) -> dict:
@@ -134,7 +138,7 @@ def classify_job(
     def add(name: str, x: np.ndarray, **extra) -> None:
         t = time.perf_counter()
         res = fit_and_score(x[:n_tr], data.y_train, x[n_tr:] if data.x_test else None,
-                            data.y_test, seed)
+                            data.y_test, seed, n_boot=bootstrap)
         rows.append({"features": name, "dims": int(x.shape[1]), **extra, **res,
                      "probe_seconds": round(time.perf_counter() - t, 2)})
         m = res["metrics"]
@@ -165,8 +169,9 @@ def classify_job(
             step=read_metadata(baseline_checkpoint).get("step"))
     if modality == "dna":
         add("GC content", gc_content(all_x))
-        k, scores = _best_kmer(data.x_train, data.y_train, seed)
-        add(f"k-mer frequencies (k={k}, best of 1..6 by CV)", kmer_frequencies(all_x, k), kmer_cv=scores)
+        k, scores = _best_kmer(data.x_train, data.y_train, seed, kmer_max)
+        add(f"k-mer frequencies (k={k}, best of 1..{kmer_max} by CV)", kmer_frequencies(all_x, k),
+            kmer_cv=scores)
     else:
         add("log-mel statistics (40 bands, mean+std)", logmel_stats(all_x, data.sample_rate or 8000))
 
@@ -215,6 +220,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-random-init", action="store_true", help="skip the random-weights control")
     p.add_argument("--n-train", type=int, default=None, help="training windows per class (built-in tasks)")
     p.add_argument("--n-test", type=int, default=None, help="test windows per class (built-in tasks)")
+    p.add_argument("--kmer-max", type=int, default=KMER_MAX, help="k-mer baseline: k in 1..K (default 6)")
+    p.add_argument("--bootstrap", type=int, default=BOOTSTRAP, help="bootstrap resamples for the CIs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threads", type=int, default=None)
@@ -229,12 +236,15 @@ def _run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise UsageError("--threads must be >= 1")
         torch.set_num_threads(args.threads)
+    if not 1 <= args.kmer_max <= 8 or args.bootstrap < 10:
+        raise UsageError("--kmer-max must be in 1..8 and --bootstrap >= 10")
     for name in ("n_train", "n_test"):
         if getattr(args, name) is not None and getattr(args, name) < 2:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 2")
     classify_job(args.out, args.checkpoint, task=args.task, labels=args.labels, fasta=args.fasta,
                  baseline_checkpoint=args.baseline_checkpoint, level=args.level, pooling=args.pooling,
                  random_init=not args.no_random_init, n_train=args.n_train, n_test=args.n_test,
-                 seed=args.seed, batch_size=args.batch_size, overwrite=args.overwrite,
+                 seed=args.seed, batch_size=args.batch_size, kmer_max=args.kmer_max,
+                 bootstrap=args.bootstrap, overwrite=args.overwrite,
                  log=None if args.quiet else sys.stderr)
     return 0
