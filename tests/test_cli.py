@@ -18,7 +18,7 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "data", "pretrain", "generate"):
+    for command in ("info", "data", "pretrain", "generate", "boundaries", "embed", "classify"):
         assert f"    {command} " in out
 
 
