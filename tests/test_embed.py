@@ -119,6 +119,19 @@ def test_embed_cli_npz_with_regions_and_windows(ckpt: dict, tmp_path: Path) -> N
     assert w["start"].tolist() == [1172, 1044, 1000] and w["end"].tolist() == [1300, 1172, 1044]
 
 
+def test_embed_parquet_has_the_same_vectors(ckpt: dict, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    fa = str(DATA / "ecoli_MG1655_20kb.fa")
+    args = ["embed", "--checkpoint", str(ckpt["dna"]), "--fasta", fa, "--region", "ecoli_MG1655:1-200",
+            "--region", "ecoli_MG1655:301-450", "--pooling", "max", "--quiet", "--out"]
+    assert main([*args, str(tmp_path / "e.npz")]) == 0 and main([*args, str(tmp_path / "e.parquet")]) == 0
+    table = pq.read_table(tmp_path / "e.parquet")
+    z = np.load(tmp_path / "e.npz")
+    np.testing.assert_array_equal(np.array(table.column("embedding").to_pylist(), dtype=np.float32),
+                                  z["embeddings"])
+    assert table.column("start").to_pylist() == [0, 300] and table.schema.metadata[b"pooling"] == b"max"
+
+
 def test_embed_bad_input(ckpt: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     fa = str(DATA / "ecoli_MG1655_20kb.fa")
     out = tmp_path / "e.npz"
