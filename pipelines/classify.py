@@ -159,7 +159,8 @@ def classify_job(
         who = f"H-Net {tag}" if hier else f"isotropic {tag}"
         add(f"{who} ({level}, {pooling})", feats[specs[0]], model=tag, step=step if tag == "trained" else 0)
         if hier:
-            add(f"{who} (stage0, mean over learned chunks)", feats[specs[1]], model=tag)
+            own = "learned chunks" if tag == "trained" else "its own (untrained) chunks"
+            add(f"{who} (stage0, mean over {own})", feats[specs[1]], model=tag)
             add(f"{who} (stage0, mean over fixed-grid chunks)", feats[specs[2]], model=tag)
     if baseline is not None:
         # the isotropic model has no stages or chunks: its whole-network output, pooled alike
