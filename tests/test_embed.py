@@ -147,3 +147,15 @@ def test_embed_bad_input(ckpt: dict, tmp_path: Path, capsys: pytest.CaptureFixtu
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
         assert not out.exists()
+
+
+def test_embedder_audio_floats_equal_mulaw_bytes(ckpt: dict) -> None:
+    from modalities.audio import load_audio, mu_law_encode
+
+    wave, rate = load_audio(DATA / "speech_allison_3s.wav", 8000)
+    wave = wave[:2000]
+    emb = HNetEmbedder(str(ckpt["audio"]), level="stage0", pooling="mean").fit()
+    from_floats = emb.transform([wave])
+    from_bytes = emb.transform([mu_law_encode(wave)])
+    assert emb.modality_ == "audio" and rate == 8000
+    np.testing.assert_array_equal(from_floats, from_bytes)
