@@ -32,6 +32,9 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.compare",
     "pipelines.models",
     "pipelines.package",
+    "pipelines.boundaries",
+    "pipelines.embed",
+    "pipelines.classify",
 )
 
 

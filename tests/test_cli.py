@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,8 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "data", "pretrain", "generate"):
-        assert f"    {command} " in out
+    for command in ("info", "data", "pretrain", "generate", "boundaries", "embed", "classify"):
+        assert re.search(rf"^    {command}\s", out, re.MULTILINE), command
 
 
 def test_info_reports_versions_and_a_reference_model(capsys: pytest.CaptureFixture[str]) -> None:
