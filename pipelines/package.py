@@ -96,7 +96,7 @@ def run_history(run: Path) -> dict[str, Any]:
 
 def recipe_differences(recipe: Path, saved: dict[str, Any]) -> dict[str, list[Any]]:
     """Dotted keys whose value in the recipe file differs from the run's saved pretrain_config.json."""
-    from pipelines.training.train_config import load_config
+    from pipelines.training.train_config import from_dict, load_config
 
     def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -107,7 +107,9 @@ def recipe_differences(recipe: Path, saved: dict[str, Any]) -> dict[str, list[An
                 out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
         return out
 
-    a, b = flat(json.loads(json.dumps(load_config(recipe).to_dict()))), flat(saved)
+    # both through today's loader, so keys added since the run was saved read as their defaults
+    a = flat(json.loads(json.dumps(load_config(recipe).to_dict())))
+    b = flat(json.loads(json.dumps(from_dict(saved).to_dict())))
     return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 

@@ -222,7 +222,7 @@ BAD: list[Case] = [
       r"rc_augment .* is for DNA; this corpus is audio", None),
     # Checkpoints
     C("checkpoint-missing", {}, [*gen("dna", "--prompt", "ACGT"), "--checkpoint", f"{D}/none"],
-      r"not a checkpoint directory"),
+      r"no such checkpoint directory, and not a shipped model"),
     C("checkpoint-empty-dir", {"ck/.keep": b""}, [*gen("dna", "--prompt", "ACGT"), "--checkpoint", f"{D}/ck"],
       r"missing config\.json"),
     C("checkpoint-bad-config-json", {"ck/config.json": b"{x", "ck/model.safetensors": b"\x00" * 16},
@@ -451,7 +451,7 @@ def test_unusual_regions_are_accepted(
     "argv,says",
     [
         (["data", "info", "{d}/x.fa"], r"line 2: invalid character 'Z'"),
-        (["generate", "--checkpoint", "{d}/none", "--prompt", "ACGT"], r"not a checkpoint directory"),
+        (["generate", "--checkpoint", "{d}/none", "--prompt", "ACGT"], r"no such checkpoint directory"),
     ],
 )
 def test_as_a_real_process(tmp_path: Path, argv: list[str], says: str) -> None:

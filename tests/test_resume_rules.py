@@ -39,7 +39,7 @@ def test_resume_refuses_other_modality_vocabulary_or_model(tmp_path: Path,
     pt.pretrain(tiny("tiny-isotropic", max_steps=2, eval_every=0), AUDIO, run, verbose=False)
     capsys.readouterr()
     _refused(["pretrain", "--resume", str(run), "--data", DNA[0], "--train.max_steps", "4"], run, capsys,
-             f"cannot resume {run}", "audio bytes (mulaw-8bit, 16000 Hz)", "dna bytes (ascii-upper)")
+             f"cannot resume {run}", "audio bytes (mulaw-8bit, 8000 Hz)", "dna bytes (ascii-upper)")
     _refused(["pretrain", "--resume", str(run), "--config", str(ROOT / "configs" / "tiny-1stage.json"),
               "--data", *AUDIO], run, capsys, "the model differs", "arch_layout")
 
