@@ -30,6 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.boundaries",
     "pipelines.embed",
     "pipelines.classify",
+    "pipelines.browse",
 )
 
 
