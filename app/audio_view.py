@@ -47,13 +47,16 @@ def audio_figure(source: Source, page: Page, a: Analysis, title: str = "") -> go
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.3, 0.4, 0.3],
                         subplot_titles=("waveform and chunk boundaries", "spectrogram",
                                         "boundary probability"))
-    fig.add_trace(go.Scattergl(x=t, y=wave, mode="lines", name="waveform", line={"color": "#1f4e79", "width": 1},
+    fig.add_trace(go.Scattergl(x=t, y=wave, mode="lines", name="waveform",
+                               line={"color": "#1f4e79", "width": 1},
                                hovertemplate="%{x:.4f} s: %{y:.3f}<extra></extra>"), row=1, col=1)
     db = spectrogram_db(wave)
     frames = page.start / sr + np.arange(db.shape[1]) * HOP / sr
     freqs = np.arange(db.shape[0]) * sr / (2 * (db.shape[0] - 1))
-    fig.add_trace(go.Heatmap(x=frames, y=freqs, z=db, colorscale="Viridis", showscale=False, name="spectrogram",
-                             hovertemplate="%{x:.3f} s, %{y:.0f} Hz: %{z:.0f} dB<extra></extra>"), row=2, col=1)
+    fig.add_trace(go.Heatmap(x=frames, y=freqs, z=db, colorscale="Viridis", showscale=False,
+                             name="spectrogram",
+                             hovertemplate="%{x:.3f} s, %{y:.0f} Hz: %{z:.0f} dB<extra></extra>"),
+                  row=2, col=1)
     for s in range(a.num_stages):
         where = t[a.boundary[s]]
         color = "rgba(80,80,80,0.35)" if s == 0 else STAGE_COLORS[s % 3]
@@ -98,7 +101,8 @@ def render(source: Source, page: Page, a: Analysis, target: list[float], key: st
         hist = go.Figure(go.Histogram(x=chunk_lengths(a, s) * ms, marker_color=STAGE_COLORS[s % 3]))
         hist.add_vline(x=row["target_bytes"] * ms, line_dash="dash", annotation_text="target")
         hist.update_layout(height=260, margin={"l": 30, "r": 10, "t": 30, "b": 30},
-                           title=f"stage {s}: {row['chunks']:,} chunks, median {row['median_bytes'] * ms:.2f} ms",
+                           title=f"stage {s}: {row['chunks']:,} chunks, "
+                                 f"median {row['median_bytes'] * ms:.2f} ms",
                            xaxis_title="chunk length (ms)")
         col.plotly_chart(hist, key=f"{key}-hist{s}")
     return fig

@@ -32,8 +32,9 @@ def agreement_table(a: Analysis, b: Analysis) -> list[dict]:
     """Per common stage: F1 of boundaries, same decision fraction, boundary counts of each."""
     rows = []
     for s in range(min(a.num_stages, b.num_stages)):
+        same = float((a.boundary[s] == b.boundary[s]).mean())
         rows.append({"stage": s, "boundary F1": round(boundary_agreement(a.boundary[s], b.boundary[s]), 4),
-                     "same decision (fraction of bytes)": round(float((a.boundary[s] == b.boundary[s]).mean()), 4),
+                     "same decision (fraction of bytes)": round(same, 4),
                      "boundaries (first)": int(a.boundary[s].sum()),
                      "boundaries (second)": int(b.boundary[s].sum())})
     return rows

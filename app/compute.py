@@ -90,8 +90,8 @@ def crop(a: Analysis, lo: int) -> Analysis:
     if lo == 0:
         return a
     ci = a.chunk_index[:, lo:]
-    return replace(a, length=a.length - lo, boundary_prob=a.boundary_prob[:, lo:], boundary=a.boundary[:, lo:],
-                   chunk_index=ci - ci[:, :1], hidden={}, hidden_positions={})
+    return replace(a, length=a.length - lo, boundary_prob=a.boundary_prob[:, lo:],
+                   boundary=a.boundary[:, lo:], chunk_index=ci - ci[:, :1], hidden={}, hidden_positions={})
 
 
 def page_analysis(

@@ -104,7 +104,7 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
         tip = f.end0 if f.strand == "+" else f.start0 + 1
         if lo <= tip <= hi and f.strand in "+-":
             fig.add_trace(go.Scatter(x=[tip], y=[y], mode="markers", showlegend=False, hoverinfo="skip",
-                                     marker={"symbol": "triangle-right" if f.strand == "+" else "triangle-left",
+                                     marker={"symbol": f"triangle-{'right' if f.strand == '+' else 'left'}",
                                              "size": 10, "color": color}), row=4, col=1)
     fig.update_yaxes(showticklabels=False, range=[-0.6, 0.6], row=1, col=1)
     fig.update_yaxes(range=[-0.02, 1.02], row=2, col=1)
@@ -157,7 +157,8 @@ def render_stats(item: Item, a: Analysis, features: list[Feature], target: list[
                                       marker_color=STAGE_COLORS[s % 3]))
         hist.add_vline(x=row["target_bytes"], line_dash="dash", annotation_text="target")
         hist.update_layout(height=260, margin={"l": 30, "r": 10, "t": 30, "b": 30},
-                           title=f"stage {s}: {row['chunks']:,} chunks, median {row['median_bytes']:.0f} bytes",
+                           title=f"stage {s}: {row['chunks']:,} chunks, "
+                                 f"median {row['median_bytes']:.0f} bytes",
                            xaxis_title="chunk length (bases)")
         col.plotly_chart(hist, key=f"{key}-hist{s}")
     cds = [f for f in features if f.type == "CDS"]
@@ -181,7 +182,8 @@ def metaplot_figure(stats: dict) -> go.Figure:
             for name, seg in st_["segmentations"].items():
                 n = seg["metaplot_cds_starts" if c == 1 else "metaplot_cds_stops"]
                 fig.add_trace(go.Scatter(x=x, y=1000 * np.asarray(seg[key]), mode="lines",
-                                         name=f"{name} (n={n})", legendgroup=name, showlegend=(r == 1 and c == 1),
+                                         name=f"{name} (n={n})", legendgroup=name,
+                                         showlegend=(r == 1 and c == 1),
                                          line={"width": 1.5 if name == MODEL else 0.8}), row=r, col=c)
     fig.update_xaxes(title_text="offset (bp, gene orientation; 0 = first base of start / last of stop)")
     fig.update_yaxes(title_text="boundaries per kb", col=1)
@@ -197,8 +199,8 @@ def render(source: Source, page: Page, a: Analysis, target: list[float], key: st
     fig = dna_figure(item, a, source.features, title)
     st.plotly_chart(fig, key=f"{key}-tracks", config={"scrollZoom": True})
     if details:
-        with st.expander("Sequence with chunk boundaries" + (f" (first {TEXT_LIMIT:,} bases)"
-                                                             if item.length > TEXT_LIMIT else ""), expanded=True):
+        more = f" (first {TEXT_LIMIT:,} bases)" if item.length > TEXT_LIMIT else ""
+        with st.expander("Sequence with chunk boundaries" + more, expanded=True):
             st.html(sequence_html(item, a))
         render_stats(item, a, source.features, target, key)
     return fig

@@ -81,7 +81,8 @@ def sidebar(defaults: dict[str, str]) -> Choice:
     path = region = typed = ""
     upload = None
     if mode == "file path":
-        path = sb.text_input("File (FASTA/GenBank/GFF3/WAV/FLAC, or dna-sample)", defaults["data"], key="path")
+        path = sb.text_input("File (FASTA/GenBank/GFF3/WAV/FLAC, or dna-sample)", defaults["data"],
+                             key="path")
         region = sb.text_input("Record or region (chr:start-end, 1-based)", defaults["region"], key="region")
     elif mode == "upload":
         up = sb.file_uploader("Upload a file", key="upload")
@@ -94,7 +95,8 @@ def sidebar(defaults: dict[str, str]) -> Choice:
     sb.header("Compare")
     compare = sb.text_input("Second checkpoint (optional)", "", key="compare")
     pos = int(defaults["position"]) if defaults.get("position") else None
-    return Choice(ckpt.strip(), compare.strip(), mode, path.strip(), region.strip(), typed, upload, window, pos)
+    return Choice(ckpt.strip(), compare.strip(), mode, path.strip(), region.strip(), typed, upload, window,
+                  pos)
 
 
 def _digest(data: np.ndarray, *extra: object) -> str:
@@ -185,7 +187,8 @@ def load_source(choice: Choice, modality: str, meta: dict) -> Source:
         item = _read_audio(path, stamp, rate)
         return Source("audio", item, _digest(item.data, path, rate))
     item, names, feats = _read_dna(path, stamp, choice.region)
-    return Source("dna", item, _digest(item.data, path, choice.region, item.start0, item.strand), feats, names)
+    key = _digest(item.data, path, choice.region, item.start0, item.strand)
+    return Source("dna", item, key, feats, names)
 
 
 @dataclass(frozen=True)
@@ -200,36 +203,51 @@ class Page:
         return self.start + self.length
 
 
+def _clamp(pos: int, window: int, total: int) -> int:
+    return min(max(0, pos), max(0, total - window))
+
+
+def _step(delta: int, window: int, total: int) -> None:
+    st.session_state["pos"] = _clamp(int(st.session_state.get("pos", 0)) + delta, window, total)
+
+
+def _jump(source: Source, window: int) -> None:
+    """Move to the typed coordinate (1-based base, or seconds for audio); a warning if outside."""
+    target = float(st.session_state.get("jump", 0.0))
+    it = source.item
+    byte = int(target * (it.sample_rate or 1)) if source.kind == "audio" else int(target) - 1 - it.start0
+    if not 0 <= byte < source.length:
+        st.session_state["jump_warning"] = (f"{target:g} is outside the input "
+                                            f"({describe_span(source, 0, source.length)})")
+        return
+    st.session_state["pos"] = _clamp(byte, window, source.length)
+
+
 def paging(source: Source, window: int, start_position: int | None) -> Page:
-    """Previous / next / jump controls and the position on screen; the offset lives in session state."""
+    """Previous / next / jump controls and the position on screen; the offset lives in session state
+    and is moved by the buttons' callbacks, which run before the page is drawn again."""
     total = source.length
     window = max(1, min(window, total))
-    if st.session_state.get("source_key") != source.key:  # a new input starts at its beginning
+    if st.session_state.get("source_key") != source.key:  # a new input opens at its start (or the default)
         st.session_state["source_key"] = source.key
         start = 0
         if start_position is not None and source.kind == "dna" and source.item.strand == "+":
             start = start_position - 1 - source.item.start0
-        st.session_state["pos"] = min(max(0, start), max(0, total - window))
-    pos = int(st.session_state.get("pos", 0))
-    prev_col, next_col, jump_col, go_col = st.columns([1, 1, 2, 1])
-    if prev_col.button("◀ previous", key="prev", disabled=pos <= 0):
-        pos = max(0, pos - window)
-    if next_col.button("next ▶", key="next", disabled=pos + window >= total):
-        pos = min(total - window, pos + window)
-    unit = "second" if source.kind == "audio" else "base (1-based)"
-    target = jump_col.number_input(f"jump to {unit}", min_value=0.0, value=0.0, key="jump",
-                                   label_visibility="collapsed", placeholder=f"jump to {unit}")
-    if go_col.button("jump", key="go"):
-        if source.kind == "audio":
-            byte = int(target * (source.item.sample_rate or 1))
-        else:
-            byte = int(target) - 1 - source.item.start0
-        if not 0 <= byte < total:
-            st.warning(f"{target:g} is outside the input ({describe_span(source, 0, total)})")
-        else:
-            pos = min(byte, total - window)
-    pos = min(max(0, pos), max(0, total - window))
+        st.session_state["pos"] = start
+    pos = _clamp(int(st.session_state.get("pos", 0)), window, total)
     st.session_state["pos"] = pos
+    prev_col, next_col, jump_col, go_col = st.columns([1, 1, 2, 1])
+    prev_col.button("◀ previous", key="prev", disabled=pos <= 0, on_click=_step,
+                    args=(-window, window, total))
+    next_col.button("next ▶", key="next", disabled=pos + window >= total, on_click=_step,
+                    args=(window, window, total))
+    unit = "second" if source.kind == "audio" else "base (1-based)"
+    jump_col.number_input(f"jump to {unit}", min_value=0.0, value=0.0, key="jump",
+                          label_visibility="collapsed")
+    go_col.button("jump", key="go", on_click=_jump, args=(source, window))
+    warning = st.session_state.pop("jump_warning", None)
+    if warning:
+        st.warning(warning)
     page = Page(pos, window)
     pages = -(-total // window)
     st.markdown(f"**{source.item.name}** · showing {describe_span(source, page.start, page.end)} "

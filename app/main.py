@@ -80,7 +80,8 @@ def export_panel(source: Source, page: Page, ckpt: Loaded, a) -> None:
         col.download_button(f"{fmt} ({scope})", text, file_name=name, key=f"dl-{fmt}")
     if scope == "on screen":
         png = figure_png(source.kind, item, analysis, source.features, offset, title=ckpt.label)
-        cols[-1].download_button("figure (PNG)", png, file_name="boundaries.png", mime="image/png", key="dl-png")
+        cols[-1].download_button("figure (PNG)", png, file_name="boundaries.png", mime="image/png",
+                                 key="dl-png")
 
 
 def main() -> None:
