@@ -47,7 +47,7 @@ def audio_figure(source: Source, page: Page, a: Analysis, title: str = "") -> go
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.3, 0.4, 0.3],
                         subplot_titles=("waveform and chunk boundaries", "spectrogram",
                                         "boundary probability"))
-    fig.add_trace(go.Scattergl(x=t, y=wave, mode="lines", name="waveform",
+    fig.add_trace(go.Scatter(x=t, y=wave, mode="lines", name="waveform",
                                line={"color": "#1f4e79", "width": 1},
                                hovertemplate="%{x:.4f} s: %{y:.3f}<extra></extra>"), row=1, col=1)
     db = spectrogram_db(wave)
@@ -62,13 +62,13 @@ def audio_figure(source: Source, page: Page, a: Analysis, title: str = "") -> go
         color = "rgba(80,80,80,0.35)" if s == 0 else STAGE_COLORS[s % 3]
         for row, (y0, y1) in ((1, (-1, 1)), (2, (0, sr / 2))):
             xs, ys = _vlines(where, y0, y1)
-            fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name=f"stage {s} boundaries",
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"stage {s} boundaries",
                                        legendgroup=f"b{s}", showlegend=row == 1,
                                        line={"color": color if row == 1 or s else "rgba(255,255,255,0.25)",
                                              "width": 1 + s}, hoverinfo="skip"), row=row, col=1)
         p = a.boundary_prob[s]
         ok = ~np.isnan(p)
-        fig.add_trace(go.Scattergl(x=t[ok], y=p[ok], mode="lines", name=f"stage {s} p",
+        fig.add_trace(go.Scatter(x=t[ok], y=p[ok], mode="lines", name=f"stage {s} p",
                                    line={"color": STAGE_COLORS[s % 3], "width": 1},
                                    hovertemplate="%{x:.4f} s: p=%{y:.3f}<extra></extra>"), row=3, col=1)
     fig.add_hline(y=0.5, line_dash="dash", line_color="grey", row=3, col=1)

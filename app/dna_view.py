@@ -80,13 +80,13 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
                       row=1, col=1)
         p = a.boundary_prob[s]
         ok = ~np.isnan(p)
-        fig.add_trace(go.Scattergl(x=x[ok], y=p[ok], mode="lines+markers" if s else "lines",
+        fig.add_trace(go.Scatter(x=x[ok], y=p[ok], mode="lines+markers" if s else "lines",
                                    name=f"stage {s} p", line={"color": STAGE_COLORS[s % 3], "width": 1},
                                    marker={"size": 3},
                                    hovertemplate="%{x:,}: p=%{y:.3f}<extra>stage " + str(s) + "</extra>"),
                       row=2, col=1)
     fig.add_hline(y=0.5, line_dash="dash", line_color="grey", row=2, col=1)
-    fig.add_trace(go.Scattergl(x=x, y=gc_track(data), mode="lines", name=f"GC ({GC_WINDOW} bp)",
+    fig.add_trace(go.Scatter(x=x, y=gc_track(data), mode="lines", name=f"GC ({GC_WINDOW} bp)",
                                line={"color": "#7a5195", "width": 1},
                                hovertemplate="%{x:,}: GC %{y:.2f}<extra></extra>"), row=3, col=1)
     lo, hi = int(x.min()), int(x.max())

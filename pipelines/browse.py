@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -77,12 +78,15 @@ def browse(
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     print(f"hnet-bio browse: http://{shown}:{port}  (Ctrl-C stops the server)", flush=True)
     with subprocess.Popen(argv, env=env) as proc:
+        # A TERM sent to us (a service manager, a test) must reach the server, or it outlives us.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
         try:
             return proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
+        except KeyboardInterrupt:  # Ctrl-C reached the whole process group; let the server finish
             proc.wait()
             raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

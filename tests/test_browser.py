@@ -14,13 +14,13 @@ import pytest
 import torch
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from hnet_bio.checkpoint import save_pretrained  # noqa: E402
-from hnet_bio.config import HNetConfig  # noqa: E402
-from hnet_bio.lm import HNetLM, IsotropicLM  # noqa: E402
-from modalities.audio import encode_file  # noqa: E402
-from modalities.dna import read_fasta  # noqa: E402
+from hnet_bio.checkpoint import save_pretrained
+from hnet_bio.config import HNetConfig
+from hnet_bio.lm import HNetLM, IsotropicLM
+from modalities.audio import encode_file
+from modalities.dna import read_fasta
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app" / "main.py"
@@ -44,7 +44,8 @@ def ckpt(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch.manual_seed(0)
     save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "audio",
                     {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
-    save_pretrained(IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json")), root / "iso", DNA_META)
+    iso = IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json"))
+    save_pretrained(iso, root / "iso", DNA_META)
     (root / "empty-dir").mkdir()
     return {p.name: p for p in root.iterdir()}
 
