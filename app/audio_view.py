@@ -76,13 +76,13 @@ def audio_figure(source: Source, page: Page, a: Analysis, title: str = "") -> go
     fig.update_yaxes(title_text="Hz", row=2, col=1)
     fig.update_yaxes(range=[-0.02, 1.02], row=3, col=1)
     fig.update_xaxes(title_text="time (s)", row=3, col=1)
-    fig.update_layout(height=620, margin={"l": 40, "r": 10, "t": 50, "b": 40}, title=title or None,
-                      legend={"orientation": "h", "y": 1.08})
+    fig.update_layout(height=640, margin={"l": 40, "r": 10, "t": 80, "b": 40}, title=title or None,
+                      legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"})
     return fig
 
 
 def render(source: Source, page: Page, a: Analysis, target: list[float], key: str = "main",
-           title: str = "", details: bool = True) -> go.Figure:
+           title: str = "", details: bool = True, whole: Analysis | None = None) -> go.Figure:
     """The whole audio view of one checkpoint's analysis of the page; returns the figure."""
     fig = audio_figure(source, page, a, title)
     st.plotly_chart(fig, key=f"{key}-tracks", config={"scrollZoom": True})
@@ -98,7 +98,9 @@ def render(source: Source, page: Page, a: Analysis, target: list[float], key: st
         col.metric(f"stage {s}: mean ms per chunk", f"{row['mean_bytes'] * ms:.2f}",
                    f"{(row['mean_bytes'] - row['target_bytes']) * ms:+.2f} vs target "
                    f"{row['target_bytes'] * ms:.2f} ms", delta_color="off")
-        hist = go.Figure(go.Histogram(x=chunk_lengths(a, s) * ms, marker_color=STAGE_COLORS[s % 3]))
+        lengths = chunk_lengths(a, s)
+        one_sample = {"start": 0.5 * ms, "size": ms} if lengths.max(initial=1) < 200 else None
+        hist = go.Figure(go.Histogram(x=lengths * ms, xbins=one_sample, marker_color=STAGE_COLORS[s % 3]))
         hist.add_vline(x=row["target_bytes"] * ms, line_dash="dash", annotation_text="target")
         hist.update_layout(height=260, margin={"l": 30, "r": 10, "t": 30, "b": 30},
                            title=f"stage {s}: {row['chunks']:,} chunks, "

@@ -28,6 +28,7 @@ STAGE_COLORS = ["#222222", "#d62728", "#1f77b4"]
 GC_WINDOW = 50
 TEXT_LIMIT = 3000  # bases shown as text; beyond this the plot alone (zoom) is readable
 FLANK = 100
+METAPLOT_BIN = 9  # bp per metaplot bin (a multiple of 3: codon phases weigh the same in every bin)
 
 
 def page_item(source: Source, page: Page) -> Item:
@@ -113,8 +114,8 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
     if item.strand == "-":
         fig.update_xaxes(autorange="reversed")
     fig.update_xaxes(title_text=f"{item.chrom} (1-based)", row=4, col=1)
-    fig.update_layout(height=620, margin={"l": 40, "r": 10, "t": 50, "b": 40}, title=title or None,
-                      legend={"orientation": "h", "y": 1.08}, hovermode="x")
+    fig.update_layout(height=640, margin={"l": 40, "r": 10, "t": 80, "b": 40}, title=title or None,
+                      legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"}, hovermode="x")
     return fig
 
 
@@ -143,8 +144,10 @@ def chunk_lengths(a: Analysis, stage: int) -> np.ndarray:
     return ends - starts
 
 
-def render_stats(item: Item, a: Analysis, features: list[Feature], target: list[float], key: str) -> None:
-    """Per stage: chunk-length histogram, mean bytes per chunk vs target; CDS start/stop metaplot."""
+def render_stats(item: Item, a: Analysis, features: list[Feature], target: list[float], key: str,
+                 whole: tuple[Item, Analysis] | None = None) -> None:
+    """Per stage: chunk-length histogram, mean bytes per chunk vs target (this screen); the CDS
+    start/stop metaplot over the whole input once it has been analysed (``whole``), else this screen."""
     summary = summarize([a], target, None)
     cols = st.columns(max(1, len(summary)))
     for col, row in zip(cols, summary):
@@ -153,7 +156,8 @@ def render_stats(item: Item, a: Analysis, features: list[Feature], target: list[
                    f"{row['mean_bytes'] - row['target_bytes']:+.2f} vs target {row['target_bytes']:.1f}",
                    delta_color="off")
         lengths = chunk_lengths(a, s)
-        hist = go.Figure(go.Histogram(x=lengths, xbins={"size": 1 if lengths.max(initial=1) < 80 else None},
+        one_base = {"start": 0.5, "size": 1} if lengths.max(initial=1) < 200 else None
+        hist = go.Figure(go.Histogram(x=lengths, xbins=one_base,
                                       marker_color=STAGE_COLORS[s % 3]))
         hist.add_vline(x=row["target_bytes"], line_dash="dash", annotation_text="target")
         hist.update_layout(height=260, margin={"l": 30, "r": 10, "t": 30, "b": 30},
@@ -166,34 +170,51 @@ def render_stats(item: Item, a: Analysis, features: list[Feature], target: list[
         st.info("CDS metaplot: this input has no CDS annotations (open a GenBank or GFF3 file to see "
                 "the boundary rate around CDS starts and stops).")
         return
+    where = "genes on this screen"
+    if whole is not None:
+        (item, a), where = whole, "genes of the whole input"
     stats = annotation_stats([item], {MODEL: [a.boundary]}, cds, flank=FLANK)
-    st.plotly_chart(metaplot_figure(stats), key=f"{key}-metaplot")
+    st.plotly_chart(metaplot_figure(stats, where), key=f"{key}-metaplot")
+    if whole is None:
+        st.caption("Few genes fit on one screen: switch on Export → whole input to draw the metaplot "
+                   "over every gene of the input.")
 
 
-def metaplot_figure(stats: dict) -> go.Figure:
-    """Boundary rate per kb at each offset around CDS starts / stops (model vs fixed grid vs random)."""
+def binned(rate: np.ndarray, width: int = METAPLOT_BIN) -> tuple[np.ndarray, np.ndarray]:
+    """(bin centres, mean rate per bin) of a per-offset rate over -F..F; the centre bin holds offset 0."""
+    flank = (rate.size - 1) // 2
+    offsets = np.arange(-flank, flank + 1)
+    idx = np.floor((offsets + width // 2) / width).astype(np.int64)
+    keys = np.unique(idx)
+    return keys * width, np.array([rate[idx == k].mean() for k in keys])
+
+
+def metaplot_figure(stats: dict, where: str = "") -> go.Figure:
+    """Boundary rate per kb around CDS starts / stops (model vs fixed grid vs random), in bins of
+    `METAPLOT_BIN` bp so that a handful of genes still gives a readable profile."""
     stages = stats["stages"]
     fig = make_subplots(rows=len(stages), cols=2, shared_yaxes=True,
                         subplot_titles=[f"stage {st_['stage']}: {w}" for st_ in stages
                                         for w in ("around CDS starts", "around CDS stops")])
-    x = np.arange(-stats["flank"], stats["flank"] + 1)
     for r, st_ in enumerate(stages, start=1):
         for c, key in ((1, "metaplot_start"), (2, "metaplot_stop")):
             for name, seg in st_["segmentations"].items():
                 n = seg["metaplot_cds_starts" if c == 1 else "metaplot_cds_stops"]
-                fig.add_trace(go.Scatter(x=x, y=1000 * np.asarray(seg[key]), mode="lines",
+                x, y = binned(np.asarray(seg[key]))
+                fig.add_trace(go.Scatter(x=x, y=1000 * y, mode="lines+markers", marker={"size": 4},
                                          name=f"{name} (n={n})", legendgroup=name,
                                          showlegend=(r == 1 and c == 1),
                                          line={"width": 1.5 if name == MODEL else 0.8}), row=r, col=c)
     fig.update_xaxes(title_text="offset (bp, gene orientation; 0 = first base of start / last of stop)")
     fig.update_yaxes(title_text="boundaries per kb", col=1)
     fig.update_layout(height=300 * len(stages), margin={"l": 40, "r": 10, "t": 40, "b": 40},
-                      title="Chunk boundary rate around CDS starts and stops (genes on this screen)")
+                      title=f"Chunk boundary rate around CDS starts and stops ({where}; "
+                            f"{METAPLOT_BIN} bp bins)")
     return fig
 
 
 def render(source: Source, page: Page, a: Analysis, target: list[float], key: str = "main",
-           title: str = "", details: bool = True) -> go.Figure:
+           title: str = "", details: bool = True, whole: Analysis | None = None) -> go.Figure:
     """The whole DNA view of one checkpoint's analysis of the page; returns the track figure."""
     item = page_item(source, page)
     fig = dna_figure(item, a, source.features, title)
@@ -202,5 +223,6 @@ def render(source: Source, page: Page, a: Analysis, target: list[float], key: st
         more = f" (first {TEXT_LIMIT:,} bases)" if item.length > TEXT_LIMIT else ""
         with st.expander("Sequence with chunk boundaries" + more, expanded=True):
             st.html(sequence_html(item, a))
-        render_stats(item, a, source.features, target, key)
+        render_stats(item, a, source.features, target, key,
+                     None if whole is None else (source.item, whole))
     return fig

@@ -33,10 +33,17 @@ def analysis_of(ckpt: Loaded, source: Source, page: Page, length: int | None = N
         close()
 
 
-def view(source: Source, page: Page, ckpt: Loaded, a, key: str, title: str = "", details: bool = True):
+def view(source: Source, page: Page, ckpt: Loaded, a, key: str, title: str = "", details: bool = True,
+         whole=None):
     target = ckpt.model.config.target_ratios()
     module = dna_view if source.kind == "dna" else audio_view
-    return module.render(source, page, a, target, key=key, title=title, details=details)
+    return module.render(source, page, a, target, key=key, title=title, details=details, whole=whole)
+
+
+def whole_wanted() -> bool:
+    """Export → whole input is switched on (its analysis also feeds the CDS metaplot)."""
+    state = st.session_state
+    return state.get("export_scope") == "whole input" and bool(state.get("export_whole"))
 
 
 def compare_panel(choice: Choice, source: Source, page: Page, first: Loaded, a) -> None:
@@ -96,7 +103,8 @@ def main() -> None:
         return
     page = paging(source, choice.window, choice.start_position)
     a = analysis_of(ckpt, source, page)
-    view(source, page, ckpt, a, key="main", title=choice.checkpoint)
+    whole = analysis_of(ckpt, source, Page(0, source.length), WHOLE) if whole_wanted() else None
+    view(source, page, ckpt, a, key="main", title=choice.checkpoint, whole=whole)
     if choice.compare:
         compare_panel(choice, source, page, ckpt, a)
     export_panel(source, page, ckpt, a)

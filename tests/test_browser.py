@@ -115,6 +115,21 @@ def test_dna_view_genbank_two_stage(ckpt: dict, monkeypatch: pytest.MonkeyPatch)
     # tracks + a histogram per stage + the CDS metaplot (the excerpt's record has CDS on screen)
     assert len(charts(at)) == 1 + 2 + 1
     assert not at.info
+    assert "Export → whole input" in at.caption[-1].value
+    # the metaplot over the whole input once it is analysed (Export -> whole input)
+    at.radio(key="export_scope").set_value("whole input").run()
+    at.toggle(key="export_whole").set_value(True).run()
+    ok(at)
+    assert not any("Export → whole input" in c.value for c in at.caption)
+
+
+def test_metaplot_bins_average_offsets() -> None:
+    from app.dna_view import binned
+
+    rate = np.arange(-10, 11, dtype=float)  # rate at offset o is o
+    x, y = binned(rate, 9)
+    assert x.tolist() == [-9, 0, 9]
+    assert y.tolist() == [np.mean(range(-10, -4)), 0.0, np.mean(range(5, 11))]
 
 
 def test_dna_view_without_annotations_says_so(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
