@@ -38,11 +38,13 @@ def newest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def shipped_names() -> list[str]:
-    """Names of the shipped models, once `hnet_bio.shipped` exists (an empty list before that)."""
-    try:
-        from hnet_bio.shipped import shipped_models  # type: ignore[import-not-found]
-    except ImportError:
+    """Names of the shipped models, once `load_pretrained` resolves them (an empty list before that)."""
+    from hnet_bio import checkpoint
+
+    if not hasattr(checkpoint, "resolve_checkpoint"):  # this tree's loader predates shipped names
         return []
+    from hnet_bio.shipped import shipped_models  # type: ignore[import-not-found]
+
     return list(shipped_models())
 
 

@@ -89,9 +89,16 @@ def main() -> None:
             settle(page)
             plots(page, 3)
             page.screenshot(path=str(out / "browser-dna.png"))
+            page.get_by_text("whole input", exact=True).click()
+            settle(page)
+            page.get_by_text("analyse the whole input").click()
+            print(f"whole input analysed and drawn in {settle(page):.1f} s", flush=True)
+            plots(page, 3)
             page.locator('[data-testid="stPlotlyChart"]').last.scroll_into_view_if_needed()
             page.wait_for_timeout(1500)
             page.screenshot(path=str(out / "browser-dna-stats.png"))
+            page.get_by_text("on screen", exact=True).click()
+            settle(page)
             # 10 kb window: first render runs the model, the second (back from the next page) is cached
             set_number(page, window_label, 10_000)
             cold = settle(page)
@@ -104,7 +111,19 @@ def main() -> None:
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
-        # 2. audio
+        # 2. no arguments: the shipped DNA model on the embedded genome
+        proc, port = serve([])
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            page.goto(f"http://127.0.0.1:{port}", timeout=600_000)
+            page.wait_for_selector(".hnet-seq", timeout=600_000)
+            settle(page)
+            plots(page, 2)
+            page.screenshot(path=str(out / "browser-default.png"))
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+        # 3. audio
         proc, port = serve(["--checkpoint", args.audio_checkpoint, "--data", args.wav])
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1700})
