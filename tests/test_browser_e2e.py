@@ -90,11 +90,13 @@ def test_real_server_in_headless_chromium(tmp_path: Path) -> None:
             box = page.get_by_label("File (FASTA/GenBank/GFF3/WAV/FLAC, or dna-sample)")
             box.fill(str(tmp_path / "does-not-exist.fa"))
             box.press("Enter")
-            page.wait_for_selector('[data-testid="stAlert"]', timeout=60_000)
+            # (the page already holds an info alert, "no CDS annotations": wait for the error itself)
+            error = page.wait_for_selector('[data-testid="stAlert"]:has-text("does-not-exist.fa")',
+                                           timeout=60_000)
             page.wait_for_selector(IDLE, timeout=60_000)
-            alert = page.inner_text('[data-testid="stAlert"]')
-            assert "does-not-exist.fa: no such file" in alert
+            assert "does-not-exist.fa: no such file" in error.inner_text()
             assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator(".hnet-seq").count() == 0  # the view of the bad input is not drawn
             page.screenshot(path=str(tmp_path / "bad-input.png"), full_page=True)
             browser.close()
         assert (tmp_path / "dna-view.png").stat().st_size > 10_000
