@@ -147,6 +147,17 @@ def test_typed_bases(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "typed:1-21" in position(at)
 
 
+def test_upload_gff3_with_features(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    gff = DATA / "ecoli_contig_excerpt.gff3"
+    at = start(monkeypatch, ckpt["dna"], ECOLI)
+    at.radio(key="mode").set_value("upload").run()
+    assert "upload a file" in at.error[0].value
+    at.file_uploader(key="upload").upload(gff.name, gff.read_bytes()).run()
+    ok(at)
+    assert "BAC_00087:1-1,152" in position(at)
+    assert len(charts(at)) == 1 + 1 + 1  # tracks, histogram, metaplot of the 3 CDS
+
+
 def test_audio_view(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     at = start(monkeypatch, ckpt["audio"], SPEECH, window=4000)
     ok(at)
