@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from hnet_bio.atomic import atomic_write_bytes
 from modalities.annotations import Feature, read_annotations
 from modalities.audio import AUDIO_SUFFIXES, DEFAULT_SAMPLE_RATE
 from modalities.errors import FastaFormatError, MissingInputError
@@ -117,7 +118,7 @@ def _uploaded_path(name: str, data: bytes) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / Path(name).name
     if not target.exists():
-        target.write_bytes(data)
+        atomic_write_bytes(target, data)  # two sessions uploading the same file never read half of it
     return str(target)
 
 
