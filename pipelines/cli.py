@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.boundaries",
     "pipelines.embed",
     "pipelines.classify",
+    "pipelines.browse",
 )
 
 

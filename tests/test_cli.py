@@ -19,7 +19,7 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "data", "pretrain", "generate", "boundaries", "embed", "classify"):
+    for command in ("info", "data", "pretrain", "generate", "boundaries", "embed", "classify", "browse"):
         assert re.search(rf"^    {command}\s", out, re.MULTILINE), command
 
 

@@ -1,0 +1,128 @@
+"""Models and results, computed once: models per checkpoint (`st.cache_resource`), analyses per
+(checkpoint, input, page) in a small LRU shared by the sessions of this server, so paging back
+and forth or re-running the page never recomputes what was seen.
+
+A page is analysed with up to `CONTEXT` bytes before it (the analysis path's default left
+context, window - stride), so its boundaries are those the whole input would get, to within the
+windowing tolerance measured in docs/analysis.md. Pages up to `SINGLE_CALL` bytes go through the
+model in one call (no overlap to recompute); longer inputs use the analysis defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from hnet_bio.checkpoint import checkpoint_modality, load_pretrained
+from hnet_bio.lm import HNetLM
+from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, Analysis, analyze
+from pipelines.checkpoint_choices import resolve
+from pipelines.errors import CheckpointError, UsageError
+
+CONTEXT = DEFAULT_WINDOW - DEFAULT_STRIDE
+SINGLE_CALL = 24_576
+WHOLE = -1  # page length meaning "the whole input"
+
+
+@dataclass
+class Loaded:
+    """A checkpoint ready to run: its model, metadata, modality and a cache key."""
+
+    model: HNetLM
+    meta: dict
+    modality: str
+    key: str
+    label: str
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _load(resolved: str, stamp: float) -> tuple[torch.nn.Module, dict]:
+    return load_pretrained(resolved)
+
+
+def load_checkpoint(spec: str) -> Loaded:
+    """The checkpoint the user named (shipped name, runs/NAME or path), loaded once per server."""
+    if not spec:
+        raise UsageError("give a checkpoint (a shipped model name, runs/NAME or a checkpoint directory)")
+    resolved = resolve(spec)
+    weights = Path(resolved) / "model.safetensors"
+    stamp = weights.stat().st_mtime if weights.exists() else 0.0
+    model, meta = _load(resolved, stamp)
+    if not isinstance(model, HNetLM):
+        raise CheckpointError(f"{spec}: an isotropic model has no boundaries to browse")
+    return Loaded(model, meta, checkpoint_modality(meta), f"{os.path.abspath(resolved)}@{stamp}", spec)
+
+
+@dataclass
+class ResultCache:
+    """LRU of analyses keyed by (checkpoint key, input key, start, length); counts real computations."""
+
+    capacity: int = 64
+    computed: int = 0
+    entries: OrderedDict = field(default_factory=OrderedDict)
+
+    def get(self, key: tuple) -> Analysis | None:
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return self.entries[key]
+        return None
+
+    def put(self, key: tuple, value: Analysis) -> None:
+        self.computed += 1
+        self.entries[key] = value
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def result_cache() -> ResultCache:
+    return ResultCache()
+
+
+def crop(a: Analysis, lo: int) -> Analysis:
+    """The analysis of bytes [lo, length): the context before a page dropped."""
+    if lo == 0:
+        return a
+    ci = a.chunk_index[:, lo:]
+    return replace(a, length=a.length - lo, boundary_prob=a.boundary_prob[:, lo:],
+                   boundary=a.boundary[:, lo:], chunk_index=ci - ci[:, :1], hidden={}, hidden_positions={})
+
+
+def page_analysis(
+    ckpt: Loaded, data, source_key: str, start: int, length: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> Analysis:
+    """Boundaries of bytes [start, start + length) of ``data`` (length WHOLE: all of it), cached."""
+    key = (ckpt.key, source_key, start, length)
+    cache = result_cache()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    if length == WHOLE:
+        result = analyze(ckpt.model, data, window=DEFAULT_WINDOW, stride=DEFAULT_STRIDE, progress=progress)
+    else:
+        lo = max(0, start - CONTEXT)
+        piece = data[lo : start + length]
+        if piece.size <= SINGLE_CALL:
+            a = analyze(ckpt.model, piece, window=piece.size, stride=piece.size, progress=progress)
+        else:
+            a = analyze(ckpt.model, piece, window=DEFAULT_WINDOW, stride=DEFAULT_STRIDE, progress=progress)
+        result = crop(a, start - lo)
+    cache.put(key, result)
+    return result
+
+
+def with_progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A progress bar for a model run: (callback(done, total), close)."""
+    bar = st.progress(0.0, text=label)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{label}: {done:,} of {total:,} bytes")
+
+    return update, bar.empty

@@ -1,0 +1,106 @@
+"""`hnet-bio browse`: start the Streamlit boundary browser (app/) on this machine and print its URL.
+
+With no arguments it opens the shipped DNA model on the embedded genome (``dna-sample``, H. pylori
+G27) at a gene-rich stretch; ``--checkpoint`` takes a shipped model name, a run under ``runs/``
+or a path (see pipelines/checkpoint_choices.py), ``--data`` a FASTA/GenBank/GFF3/audio file or
+``dna-sample``. The server listens on 127.0.0.1 unless ``--host`` says otherwise: the page runs
+models on files of this machine, so it is not offered to the network by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from pipelines.checkpoint_choices import DEFAULT_DNA_CHECKPOINT
+from pipelines.errors import UsageError
+
+EMBEDDED = "dna-sample"
+# The 10 kb of dna-sample most covered by long ORFs (ATG..stop >= 300 nt, six frames: 99.9%;
+# median 10 kb window 87.8%): scripts/dense_orf_window.py.
+DEFAULT_REGION_START = 287_110  # 1-based
+DEFAULT_PORT = 8501
+ENV_CHECKPOINT = "HNET_BIO_BROWSE_CHECKPOINT"
+ENV_DATA = "HNET_BIO_BROWSE_DATA"
+ENV_REGION = "HNET_BIO_BROWSE_REGION"
+ENV_POSITION = "HNET_BIO_BROWSE_POSITION"
+
+
+def app_script() -> Path:
+    """The Streamlit entry point, app/main.py, found without importing the app's pages."""
+    spec = importlib.util.find_spec("app")
+    if spec is None or spec.origin is None:
+        raise UsageError("the app package is not installed (reinstall hnet-bio)")
+    return Path(spec.origin).parent / "main.py"
+
+
+def server_command(
+    checkpoint: str | None = None,
+    data: str | None = None,
+    region: str | None = None,
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) of the Streamlit server; the app reads its start-up input from the environment."""
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port must be in 1..65535, got {port}")
+    if data is not None and data != EMBEDDED and not Path(data).is_file():
+        raise UsageError(f"{data}: no such file (give a FASTA/GenBank/GFF3/audio file or {EMBEDDED})")
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])  # this checkout, not another install of hnet-bio
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env[ENV_CHECKPOINT] = checkpoint or DEFAULT_DNA_CHECKPOINT
+    env[ENV_DATA] = data or EMBEDDED
+    if region:
+        env[ENV_REGION] = region
+    elif data is None or data == EMBEDDED:
+        env[ENV_POSITION] = str(DEFAULT_REGION_START)
+    argv = [sys.executable, "-m", "streamlit", "run", str(app_script()),
+            "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    return argv, env
+
+
+def browse(
+    checkpoint: str | None = None,
+    data: str | None = None,
+    region: str | None = None,
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+) -> int:
+    """Run the browser until interrupted; returns the server's exit status."""
+    argv, env = server_command(checkpoint, data, region, port, host)
+    shown = "localhost" if host in ("127.0.0.1", "localhost") else host
+    print(f"hnet-bio browse: http://{shown}:{port}  (Ctrl-C stops the server)", flush=True)
+    with subprocess.Popen(argv, env=env) as proc:
+        # A TERM sent to us (a service manager, a test) must reach the server, or it outlives us.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached the whole process group; let the server finish
+            proc.wait()
+            raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("browse", help="the boundary browser (Streamlit) in a web page",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", metavar="DIR_OR_NAME",
+                   help=f"shipped model name, run under runs/, or checkpoint path (default "
+                        f"{DEFAULT_DNA_CHECKPOINT})")
+    p.add_argument("--data", metavar="FILE", help=f"FASTA/GenBank/GFF3/audio file (default {EMBEDDED})")
+    p.add_argument("--region", metavar="R", help="chr:start-end (1-based inclusive) to open")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    return browse(args.checkpoint, args.data, args.region, args.port, args.host)
