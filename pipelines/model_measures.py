@@ -120,15 +120,6 @@ def slice_windows(modality: str, data_dir: str | Path, seq_len: int,
                      "window_bytes": seq_len + 1}
 
 
-def training_units(corpus: str, eval_fraction: float = 0.05, seed: int = 0,
-                   data_dir: str | None = None) -> list[np.ndarray]:
-    """Every unit of the training split of named ``corpus`` (what the Markov anchor is counted on)."""
-    from modalities.corpora import open_corpus
-
-    c = open_corpus(corpus, split="train", data_dir=data_dir, eval_fraction=eval_fraction, seed=seed)
-    return [c.read(i) for i in range(len(c))]
-
-
 def anchor_functions() -> tuple[Any, Any]:
     """(compressed_bpb, markov_bpb) of `pipelines.anchors`; packaging asks first, to fail before any work."""
     try:

@@ -47,6 +47,7 @@ from hnet_bio.dtypes import cast_model
 from hnet_bio.shipped import CARD_FILE
 from pipelines import model_measures as mm
 from pipelines.errors import UsageError
+from pipelines.evaluate import training_units
 from pipelines.model_card import render_card
 from pipelines.training import run_dir as rd
 from pipelines.training.metrics import read_metrics
@@ -232,12 +233,16 @@ def package_model(run_dir: str | Path, name: str, checkpoint: str = "last", out_
         if weights.stat().st_size > MAX_WEIGHT_BYTES and say:
             say.write(f"package: warning: {weights.stat().st_size:,} bytes of weights (> about 10 MB)\n")
 
-        train_units = mm.training_units(corpus, eval_fraction, seed) if anchors else None
+        # The Markov anchor sees what the model saw: with reverse-complement augmentation, both strands.
+        rc = bool(saved["train"].get("rc_augment", False))
+        train_units = training_units(corpus, eval_fraction, seed, rc=rc) if anchors else None
         evaluation: dict[str, Any] = {
             "rule": "Bits per byte = total cross-entropy over all predicted bytes / their number / ln 2 "
                     "(`pipelines.training.evaluation.evaluate_bpb`, as in pretraining); for DNA one byte "
                     "is one base. The anchors are measured on exactly the same predicted bytes; the "
-                    "Markov model is counted on the model's own training split."}
+                    "Markov model is counted on the model's own training split"
+                    + (" and its reverse complement (the model trained on both strands)." if rc and
+                       modality == "dna" else ".")}
         if say:
             say.write(f"package: held-out split of {corpus} (up to {eval_windows} windows)\n")
         windows, coverage = mm.held_out_windows(corpus, seq_len, eval_windows, eval_fraction, seed)
