@@ -13,7 +13,6 @@ runs in a fresh process with its own peak RSS.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, meta, peak_rss_gb, ratio, run_row, setup_threads, write_results
+from common import ROOT, meta, parse_or_run_row, peak_rss_gb, ratio, row_parser, run_row, write_results
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.generation import SamplingConfig, stream
@@ -83,17 +82,13 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="32 new bytes after a 256-byte prompt")
+    ap = row_parser(__doc__, "32 new bytes after a 256-byte prompt")
     ap.add_argument("--config", default="small-1stage", help="H-Net config when no checkpoint")
     ap.add_argument("--checkpoint", help="a trained HNetLM checkpoint directory")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
-    ap.add_argument("--row", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
+    parsed = parse_or_run_row(ap, measure)
+    if parsed is None:
         return
+    args, threads = parsed
     script = Path(__file__).resolve()
     prompt, new = (256, 32) if args.quick else (1024, 256)
     rows = []

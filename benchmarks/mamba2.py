@@ -13,7 +13,6 @@ headdim 64, expand 2, chunk 256), as a new user would.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import meta, peak_rss_gb, ratio, run_row, setup_threads, timed, write_results
+from common import meta, parse_or_run_row, peak_rss_gb, ratio, row_parser, run_row, timed, write_results
 
 from hnet_bio.layers.mamba2 import Mamba2
 
@@ -84,15 +83,11 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="one timed repeat per row")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
-    ap.add_argument("--row", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
+    ap = row_parser(__doc__, "one timed repeat per row")
+    parsed = parse_or_run_row(ap, measure)
+    if parsed is None:
         return
+    args, threads = parsed
     script = Path(__file__).resolve()
     repeats = 1 if args.quick else 3
     rows = []

@@ -14,7 +14,6 @@ would take ~12 GB). Writes benchmarks/results/scaling.json and scaling.png (log-
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -24,7 +23,18 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, ROOT, meta, peak_rss_gb, ratio, run_row, setup_threads, timed, write_results
+from common import (
+    RESULTS,
+    ROOT,
+    meta,
+    parse_or_run_row,
+    peak_rss_gb,
+    ratio,
+    row_parser,
+    run_row,
+    timed,
+    write_results,
+)
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.recompute import set_recompute
@@ -77,19 +87,15 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="lengths 1k..8k")
+    ap = row_parser(__doc__, "lengths 1k..8k")
     ap.add_argument("--max-length", type=int, default=65536)
     ap.add_argument("--max-transformer", type=int, default=16384)
     ap.add_argument("--no-recompute", action="store_true",
                     help="keep the H-Net's Mamba-2 activations (default: recompute them, see recompute.py)")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
-    ap.add_argument("--row", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
+    parsed = parse_or_run_row(ap, measure)
+    if parsed is None:
         return
+    args, threads = parsed
     top = 8192 if args.quick else args.max_length
     lengths = [2**k for k in range(10, 17) if 2**k <= top]
     script = Path(__file__).resolve()

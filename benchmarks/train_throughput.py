@@ -14,7 +14,6 @@ measured side by side in one run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -27,10 +26,11 @@ from common import (
     ROOT,
     matmul_peak_gflops,
     meta,
+    parse_or_run_row,
     peak_rss_gb,
     ratio,
+    row_parser,
     run_row,
-    setup_threads,
     timed,
     write_results,
 )
@@ -73,17 +73,13 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="windows 2k and 8k, one step per row, no 2-stage")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
+    ap = row_parser(__doc__, "windows 2k and 8k, one step per row, no 2-stage")
     ap.add_argument("--windows", type=int, nargs="*", help="override the window list")
     ap.add_argument("--bytes-per-step", type=int, default=None, help="default 8192 (2048 with --quick)")
-    ap.add_argument("--row", help=argparse.SUPPRESS)  # internal: run one row, print JSON
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
+    parsed = parse_or_run_row(ap, measure)
+    if parsed is None:
         return
+    args, threads = parsed
 
     windows = args.windows or ([2048, 8192] if args.quick else [2048, 8192, 32768])
     repeats = 1 if args.quick else 2
