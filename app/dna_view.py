@@ -47,7 +47,8 @@ def gc_track(data: np.ndarray, width: int = GC_WINDOW) -> np.ndarray:
     return np.convolve(gc, ones, "same") / np.convolve(np.ones_like(gc), ones, "same")
 
 
-def _vlines(x: np.ndarray, y0: float, y1: float) -> tuple[list, list]:
+def vlines(x: np.ndarray, y0: float, y1: float) -> tuple[list, list]:
+    """One plotly trace's x and y lists drawing a vertical segment y0..y1 at each x (None breaks the line)."""
     xs, ys = [], []
     for v in x.tolist():
         xs += [v, v, None]
@@ -75,7 +76,7 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
     for s in range(a.num_stages):
         where = x[a.boundary[s]]
         half = 0.5 - 0.12 * s  # inner stages: shorter, coloured ticks nested inside the outer ones
-        xs, ys = _vlines(where - 0.5, -half, half)
+        xs, ys = vlines(where - 0.5, -half, half)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"stage {s} boundaries",
                                  line={"color": STAGE_COLORS[s % 3], "width": 1 + s}, hoverinfo="skip"),
                       row=1, col=1)

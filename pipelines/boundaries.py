@@ -37,7 +37,7 @@ from modalities.regions import read_bed
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, Analysis, ProgressBar, analyze_many
 from pipelines.boundary_stats import MODEL, annotation_stats, markdown_table, plot_metaplot
 from pipelines.errors import UsageError
-from pipelines.inputs import Item, check_outputs, load_model_for, read_items
+from pipelines.inputs import Item, add_run_options, apply_threads, check_outputs, load_model_for, read_items
 
 RANDOM_INIT = "random-init"
 
@@ -267,17 +267,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help=f"step between windows ({DEFAULT_STRIDE}); left context = window - stride")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward")
     p.add_argument("--seed", type=int, default=0, help="seed of the random controls")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    add_run_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     if args.batch_size < 1 or args.flank < 1:
         raise UsageError("--batch-size and --flank must be >= 1")
     own = args.annotations == ""

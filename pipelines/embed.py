@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-import torch
 
 from hnet_bio.atomic import atomic_path
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, ProgressBar, hidden_levels, num_stages
 from pipelines.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, embed_sequences
 from pipelines.errors import UsageError
-from pipelines.inputs import check_outputs, load_model_for, read_items
+from pipelines.inputs import add_run_options, apply_threads, check_outputs, load_model_for, read_items
 
 
 @dataclass
@@ -134,17 +133,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="bytes per model call")
     p.add_argument("--stride", type=int, default=DEFAULT_STRIDE, help="step between model calls")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    add_run_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     if args.batch_size < 1:
         raise UsageError("--batch-size must be >= 1")
     embed_job(args.checkpoint, args.out, fasta=args.fasta, regions=args.region, bed=args.bed,

@@ -71,42 +71,12 @@ def test_region_keeps_genome_coordinates_and_reverse_strand_maps_back(ckpt: dict
 
     model, _ = load_pretrained(ckpt["dna"])
     out_f, out_r = tmp_path / "f.bed", tmp_path / "r.bed"
-    assert (
-        main(
-            [
-                "boundaries",
-                "--checkpoint",
-                str(ckpt["dna"]),
-                "--fasta",
-                str(ECOLI),
-                "--region",
-                "ecoli_MG1655:101-400",
-                "--out",
-                str(out_f),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "boundaries",
-                "--checkpoint",
-                str(ckpt["dna"]),
-                "--fasta",
-                str(ECOLI),
-                "--region",
-                "ecoli_MG1655:101-400:-",
-                "--out",
-                str(out_r),
-                "--probs",
-                str(tmp_path / "r.bedgraph"),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    def region_bed(region: str, out: Path, *extra: str) -> int:
+        return main(["boundaries", "--checkpoint", str(ckpt["dna"]), "--fasta", str(ECOLI),
+                     "--region", region, "--out", str(out), *extra, "--quiet"])
+
+    assert region_bed("ecoli_MG1655:101-400", out_f) == 0
+    assert region_bed("ecoli_MG1655:101-400:-", out_r, "--probs", str(tmp_path / "r.bedgraph")) == 0
     fwd = _read_bed(out_f)
     assert fwd[0][:3] == ("ecoli_MG1655", 100, fwd[1][1]) and fwd[-1][2] == 400
     assert all(a[2] == b[1] for a, b in itertools.pairwise(fwd))  # chunks tile the region
