@@ -76,28 +76,28 @@ def run_row(script: Path, row: dict[str, Any], threads: int, timeout: float = 36
     return json.loads(lines[-1])
 
 
-def row_parser(doc: str, quick_help: str) -> argparse.ArgumentParser:
+class RowParser(argparse.ArgumentParser):
     """The options every fresh-process benchmark shares: --quick, --threads and the internal --row
     (run one row and print its JSON; `run_row` passes it). The script adds its own, then calls
     `parse_or_run_row`."""
-    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help=quick_help)
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
-    ap.add_argument("--row", help=argparse.SUPPRESS)
-    return ap
 
+    def __init__(self, doc: str, quick_help: str) -> None:
+        super().__init__(description=doc.splitlines()[0])
+        self.add_argument("--quick", action="store_true", help=quick_help)
+        self.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
+        self.add_argument("--row", help=argparse.SUPPRESS)
 
-def parse_or_run_row(
-    ap: argparse.ArgumentParser, measure: Callable[[dict[str, Any]], dict[str, Any]]
-) -> tuple[argparse.Namespace, int] | None:
-    """Parse the command line and set the threads; a child started by `run_row` measures its row,
-    prints it as JSON and gets None (it is done), the parent gets (args, threads)."""
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
-        return None
-    return args, threads
+    def parse_or_run_row(
+        self, measure: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> tuple[argparse.Namespace, int] | None:
+        """Parse the command line and set the threads; a child started by `run_row` measures its row,
+        prints it as JSON and gets None (it is done), the parent gets (args, threads)."""
+        args = self.parse_args()
+        threads = setup_threads(args.threads)
+        if args.row:
+            print(json.dumps(measure(json.loads(args.row))))
+            return None
+        return args, threads
 
 
 def meta(threads: int, quick: bool) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, meta, parse_or_run_row, peak_rss_gb, ratio, row_parser, run_row, write_results
+from common import ROOT, RowParser, meta, peak_rss_gb, ratio, run_row, write_results
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.generation import SamplingConfig, stream
@@ -82,10 +82,10 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = row_parser(__doc__, "32 new bytes after a 256-byte prompt")
+    ap = RowParser(__doc__, "32 new bytes after a 256-byte prompt")
     ap.add_argument("--config", default="small-1stage", help="H-Net config when no checkpoint")
     ap.add_argument("--checkpoint", help="a trained HNetLM checkpoint directory")
-    parsed = parse_or_run_row(ap, measure)
+    parsed = ap.parse_or_run_row(measure)
     if parsed is None:
         return
     args, threads = parsed

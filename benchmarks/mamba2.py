@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import meta, parse_or_run_row, peak_rss_gb, ratio, row_parser, run_row, timed, write_results
+from common import RowParser, meta, peak_rss_gb, ratio, run_row, timed, write_results
 
 from hnet_bio.layers.mamba2 import Mamba2
 
@@ -83,8 +83,8 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = row_parser(__doc__, "one timed repeat per row")
-    parsed = parse_or_run_row(ap, measure)
+    ap = RowParser(__doc__, "one timed repeat per row")
+    parsed = ap.parse_or_run_row(measure)
     if parsed is None:
         return
     args, threads = parsed

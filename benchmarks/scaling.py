@@ -23,18 +23,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
-    RESULTS,
-    ROOT,
-    meta,
-    parse_or_run_row,
-    peak_rss_gb,
-    ratio,
-    row_parser,
-    run_row,
-    timed,
-    write_results,
-)
+from common import RESULTS, ROOT, RowParser, meta, peak_rss_gb, ratio, run_row, timed, write_results
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.recompute import set_recompute
@@ -87,12 +76,12 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
-    ap = row_parser(__doc__, "lengths 1k..8k")
+    ap = RowParser(__doc__, "lengths 1k..8k")
     ap.add_argument("--max-length", type=int, default=65536)
     ap.add_argument("--max-transformer", type=int, default=16384)
     ap.add_argument("--no-recompute", action="store_true",
                     help="keep the H-Net's Mamba-2 activations (default: recompute them, see recompute.py)")
-    parsed = parse_or_run_row(ap, measure)
+    parsed = ap.parse_or_run_row(measure)
     if parsed is None:
         return
     args, threads = parsed

@@ -24,12 +24,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     ROOT,
+    RowParser,
     matmul_peak_gflops,
     meta,
-    parse_or_run_row,
     peak_rss_gb,
     ratio,
-    row_parser,
     run_row,
     timed,
     write_results,
@@ -73,10 +72,10 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = row_parser(__doc__, "windows 2k and 8k, one step per row, no 2-stage")
+    ap = RowParser(__doc__, "windows 2k and 8k, one step per row, no 2-stage")
     ap.add_argument("--windows", type=int, nargs="*", help="override the window list")
     ap.add_argument("--bytes-per-step", type=int, default=None, help="default 8192 (2048 with --quick)")
-    parsed = parse_or_run_row(ap, measure)
+    parsed = ap.parse_or_run_row(measure)
     if parsed is None:
         return
     args, threads = parsed

@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -215,28 +216,36 @@ def bedgraph_text(items: list[Item], analyses: list[Analysis]) -> str:
     return buf.getvalue()
 
 
-def csv_text(items: list[Item], analyses: list[Analysis]) -> str:
+def _per_stage_csv(header: str, items: list[Item], analyses: list[Analysis],
+                   rows: Callable[[Analysis, int, float], Iterable[str]]) -> str:
+    """A CSV of every file and stage: the header, then "file,stage," and each of the rows that
+    ``rows(analysis, stage, sample_rate)`` gives."""
     buf = io.StringIO()
-    buf.write("file,stage,start_s,end_s,probability\n")
+    buf.write(header)
     for it, a in zip(items, analyses):
         sr = float(it.sample_rate or 1)
         for s in range(a.num_stages):
-            starts, ends = a.chunk_bounds(s)
-            for x, y, p in zip(starts.tolist(), ends.tolist(), a.chunk_probs(s).tolist()):
-                buf.write(f"{_csv_field(it.name)},{s},{x / sr:.6f},{y / sr:.6f},{p:.4f}\n")
+            for row in rows(a, s, sr):
+                buf.write(f"{_csv_field(it.name)},{s},{row}\n")
     return buf.getvalue()
+
+
+def csv_text(items: list[Item], analyses: list[Analysis]) -> str:
+    def chunks(a: Analysis, s: int, sr: float) -> Iterator[str]:
+        starts, ends = a.chunk_bounds(s)
+        for x, y, p in zip(starts.tolist(), ends.tolist(), a.chunk_probs(s).tolist()):
+            yield f"{x / sr:.6f},{y / sr:.6f},{p:.4f}"
+
+    return _per_stage_csv("file,stage,start_s,end_s,probability\n", items, analyses, chunks)
 
 
 def probs_csv_text(items: list[Item], analyses: list[Analysis]) -> str:
-    buf = io.StringIO()
-    buf.write("file,stage,time_s,probability\n")
-    for it, a in zip(items, analyses):
-        sr = float(it.sample_rate or 1)
-        for s in range(a.num_stages):
-            p = a.boundary_prob[s]
-            for i in np.flatnonzero(~np.isnan(p)).tolist():
-                buf.write(f"{_csv_field(it.name)},{s},{i / sr:.6f},{p[i]:.4f}\n")
-    return buf.getvalue()
+    def probs(a: Analysis, s: int, sr: float) -> Iterator[str]:
+        p = a.boundary_prob[s]
+        for i in np.flatnonzero(~np.isnan(p)).tolist():
+            yield f"{i / sr:.6f},{p[i]:.4f}"
+
+    return _per_stage_csv("file,stage,time_s,probability\n", items, analyses, probs)
 
 
 def _csv_field(text: str) -> str:
