@@ -38,7 +38,15 @@ from modalities.regions import read_bed
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, Analysis, ProgressBar, analyze_many
 from pipelines.boundary_stats import MODEL, annotation_stats, markdown_table, plot_metaplot
 from pipelines.errors import UsageError
-from pipelines.inputs import Item, add_run_options, apply_threads, check_outputs, load_model_for, read_items
+from pipelines.inputs import (
+    InputSpec,
+    Item,
+    add_run_options,
+    apply_threads,
+    check_outputs,
+    load_model_for,
+    read_items,
+)
 
 RANDOM_INIT = "random-init"
 
@@ -62,10 +70,7 @@ def stats_paths(out: Path) -> tuple[Path, Path, Path]:
 def boundaries_job(
     checkpoint: str | Path,
     out: str | Path,
-    fasta: str | None = None,
-    regions: list[str] | tuple[str, ...] = (),
-    bed: str | None = None,
-    audio: list[str] | tuple[str, ...] = (),
+    inputs: InputSpec,
     probs: str | Path | None = None,
     annotations: str | None = None,
     own_annotations: bool = False,
@@ -79,7 +84,7 @@ def boundaries_job(
     log: TextIO | None = None,
 ) -> BoundariesResult:
     """Analyse the input with `checkpoint` and write its chunks (and optional tracks and statistics)."""
-    modality = "audio" if audio else "dna"
+    modality = inputs.modality
     out = Path(out)
     want_stats = annotations is not None or own_annotations
     if window < 1 or not 1 <= stride <= window:
@@ -99,8 +104,8 @@ def boundaries_job(
         raise UsageError("--annotations applies to DNA input")
     outputs = [out, probs, *(stats_paths(out) if want_stats else ())]
     check_outputs(outputs, overwrite)
-    items = read_items(meta, fasta, regions, bed, audio)
-    features = _features(annotations, fasta, own_annotations, items) if want_stats else []
+    items = read_items(meta, inputs)
+    features = _features(annotations, inputs.fasta, own_annotations, items) if want_stats else []
 
     bar = ProgressBar("boundaries", log) if log is not None else None
     analyses = list(analyze_many(model, [it.data for it in items], window=window, stride=stride,
@@ -286,8 +291,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--batch-size and --flank must be >= 1")
     own = args.annotations == ""
     boundaries_job(
-        args.checkpoint, args.out, fasta=args.fasta, regions=args.region, bed=args.bed,
-        audio=args.audio or (),
+        args.checkpoint, args.out, InputSpec.from_args(args),
         probs=args.probs, annotations=None if own else args.annotations, own_annotations=own,
         random_init_control=args.random_init_control, window=args.window, stride=args.stride,
         batch_size=args.batch_size, flank=args.flank, seed=args.seed, overwrite=args.overwrite,

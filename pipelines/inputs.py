@@ -105,15 +105,31 @@ def load_model_for(checkpoint: str | os.PathLike[str], wanted: str) -> tuple[obj
     return model, meta
 
 
-def read_items(
-    meta: dict,
-    fasta: str | None = None,
-    regions: Sequence[str] = (),
-    bed: str | None = None,
-    audio: Sequence[str] = (),
-) -> list[Item]:
+@dataclass(frozen=True)
+class InputSpec:
+    """What an analysis job reads: --fasta FILE (every record, or the --region/--bed ones) or
+    --audio FILES; `read_items` checks that exactly one is given."""
+
+    fasta: str | None = None
+    regions: Sequence[str] = ()
+    bed: str | None = None
+    audio: Sequence[str] = ()
+
+    @property
+    def modality(self) -> str:
+        return "audio" if self.audio else "dna"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> InputSpec:
+        """From the jobs' --fasta, --region, --bed and --audio."""
+        return cls(args.fasta, args.region, args.bed, args.audio or ())
+
+
+def read_items(meta: dict, spec: InputSpec) -> list[Item]:
     """The job's input as Items, in the checkpoint's byte convention (soft-masking, sample rate)."""
     from modalities.audio import DEFAULT_SAMPLE_RATE
+
+    fasta, regions, bed, audio = spec.fasta, spec.regions, spec.bed, spec.audio
 
     if (fasta is None) == (not audio):
         raise UsageError("give exactly one of --fasta FILE or --audio FILES")

@@ -17,7 +17,7 @@ from pipelines.analysis import Analysis, analyze
 from pipelines.boundaries import bed_text, boundaries_job
 from pipelines.boundary_stats import GRID, MODEL, RANDOM, annotation_stats
 from pipelines.cli import main
-from pipelines.inputs import Item
+from pipelines.inputs import InputSpec, Item
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DATA = Path(__file__).resolve().parent / "data"
@@ -150,7 +150,7 @@ def test_annotation_stats_are_exact_on_constructed_segmentations() -> None:
 def test_own_genbank_annotations_and_outputs(ckpt: dict, tmp_path: Path) -> None:
     out = tmp_path / "l.bed"
     res = boundaries_job(
-        ckpt["dna"], out, fasta=str(GBK), own_annotations=True, random_init_control=True, flank=50
+        ckpt["dna"], out, InputSpec(fasta=str(GBK)), own_annotations=True, random_init_control=True, flank=50
     )
     names = [p.name for p in res.outputs]
     assert names == ["l.bed", "l.cds.json", "l.cds.md", "l.metaplot.png"]
