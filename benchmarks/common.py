@@ -129,3 +129,11 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
 
 def ratio(num: float | None, den: float | None) -> float | None:
     return None if not num or not den else round(num / den, 4)
+
+
+def save_run(name: str, threads: int, quick: bool, ratios: dict[str, Any], rows: list[dict[str, Any]],
+             **extra_meta: Any) -> Path:
+    """Print the headline ratios and write results/NAME.json (meta plus ``extra_meta``, ratios, rows)."""
+    print("ratios:", json.dumps(ratios))
+    payload = {"meta": {**meta(threads, quick), **extra_meta}, "ratios": ratios, "rows": rows}
+    return write_results(name, payload)

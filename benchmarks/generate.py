@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, RowParser, meta, peak_rss_gb, ratio, run_row, write_results
+from common import ROOT, RowParser, peak_rss_gb, ratio, run_row, save_run
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.generation import SamplingConfig, stream
@@ -111,8 +111,7 @@ def main() -> None:
     ratios = {
         f"decode_vs_transformer_b{b}": ratio(speed[("hnet", b)], speed[("transformer", b)]) for b in (1, 8)
     }
-    print("ratios:", json.dumps(ratios))
-    path = write_results("generate", {"meta": meta(threads, args.quick), "ratios": ratios, "rows": rows})
+    path = save_run("generate", threads, args.quick, ratios, rows)
     print(f"wrote {path}")
 
 

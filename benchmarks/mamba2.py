@@ -13,7 +13,6 @@ headdim 64, expand 2, chunk 256), as a new user would.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RowParser, meta, peak_rss_gb, ratio, run_row, timed, write_results
+from common import RowParser, peak_rss_gb, ratio, run_row, save_run, timed
 
 from hnet_bio.layers.mamba2 import Mamba2
 
@@ -115,8 +114,7 @@ def main() -> None:
         ours_s, hf_s = sel["ours"].get("fwd_bwd_s"), sel["transformers"].get("fwd_bwd_s")
         ratios[f"mamba2_vs_transformers_{tag}"] = ratio(hf_s, ours_s)
         ratios[f"mamba2_agreement_{tag}"] = agree.get("max_rel_diff")
-    print("ratios:", json.dumps(ratios))
-    path = write_results("mamba2", {"meta": meta(threads, args.quick), "ratios": ratios, "rows": rows})
+    path = save_run("mamba2", threads, args.quick, ratios, rows)
     print(f"wrote {path}")
 
 

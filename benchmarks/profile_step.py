@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -41,12 +42,17 @@ COMPONENTS = {
 }
 
 
-def add_scopes(model: torch.nn.Module) -> None:
-    """Wrap each component's forward in a profiler scope (forward hooks enter/exit it)."""
+def components(model: torch.nn.Module) -> Iterator[tuple[torch.nn.Module, str]]:
+    """The model's modules that are a component of COMPONENTS, with the component's name."""
     for module in model.modules():
         name = COMPONENTS.get(type(module))
-        if name is None:
-            continue
+        if name is not None:
+            yield module, name
+
+
+def add_scopes(model: torch.nn.Module) -> None:
+    """Wrap each component's forward in a profiler scope (forward hooks enter/exit it)."""
+    for module, name in components(model):
 
         def pre(mod, args, name=name):
             mod._scope = record_function(f"fwd:{name}")
@@ -64,10 +70,7 @@ def saved_by_component(model: torch.nn.Module, x: torch.Tensor) -> dict[str, flo
     (each storage counted once, at its first saver)."""
     stack = ["other"]
     handles = []
-    for module in model.modules():
-        name = COMPONENTS.get(type(module))
-        if name is None:
-            continue
+    for module, name in components(model):
         handles.append(module.register_forward_pre_hook(lambda mod, args, name=name: stack.append(name)))
         handles.append(module.register_forward_hook(lambda mod, args, out: (stack.pop(), None)[1]))
     seen: set[int] = set()

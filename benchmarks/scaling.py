@@ -14,7 +14,6 @@ would take ~12 GB). Writes benchmarks/results/scaling.json and scaling.png (log-
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, ROOT, RowParser, meta, peak_rss_gb, ratio, run_row, timed, write_results
+from common import RESULTS, ROOT, RowParser, peak_rss_gb, ratio, run_row, save_run, timed
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.recompute import set_recompute
@@ -122,11 +121,10 @@ def main() -> None:
         last = common[-1]
         ratios[f"hnet_speedup_at_{last // 1024}k"] = ratio(by[("transformer", last)].get("step_s"),
                                                            by[("hnet", last)].get("step_s"))
-    print("ratios:", json.dumps(ratios))
     png = RESULTS / "scaling.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(rows, png)
-    path = write_results("scaling", {"meta": meta(threads, args.quick), "ratios": ratios, "rows": rows})
+    path = save_run("scaling", threads, args.quick, ratios, rows)
     print(f"wrote {path} and {png}")
 
 

@@ -14,7 +14,6 @@ measured side by side in one run.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,11 @@ from common import (
     ROOT,
     RowParser,
     matmul_peak_gflops,
-    meta,
     peak_rss_gb,
     ratio,
     run_row,
+    save_run,
     timed,
-    write_results,
 )
 
 from hnet_bio import HNetConfig, build_model
@@ -133,12 +131,7 @@ def main() -> None:
     ratios["mfu_transformer"] = get(TRANSFORMER, 8192, "mfu")
     ratios["peak_rss_gb"] = rows[0].get("peak_rss_gb")
     ratios["peak_rss_gb_recompute"] = rows[1].get("peak_rss_gb")
-    print("ratios:", json.dumps(ratios))
-    path = write_results("train_throughput", {
-        "meta": {**meta(threads, args.quick), "matmul_peak_gflops": peak},
-        "ratios": ratios,
-        "rows": rows,
-    })
+    path = save_run("train_throughput", threads, args.quick, ratios, rows, matmul_peak_gflops=peak)
     print(f"wrote {path}")
 
 
