@@ -35,6 +35,19 @@ def setup_threads(requested: int | None) -> int:
     return n
 
 
+def config_model(config: str, recompute: bool = False) -> torch.nn.Module:
+    """configs/CONFIG.json built under torch seed 0 (the same weights in every row's process), with
+    Mamba-2 activation recomputation when asked."""
+    from hnet_bio import HNetConfig, build_model
+    from hnet_bio.recompute import set_recompute
+
+    torch.manual_seed(0)
+    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{config}.json"))
+    if recompute:
+        set_recompute(model, True)
+    return model
+
+
 def timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
     """Fastest of `repeats` calls after `warmup` calls, in seconds (the least disturbed by other load)."""
     for _ in range(warmup):
@@ -89,14 +102,14 @@ class RowParser(argparse.ArgumentParser):
 
     def parse_or_run_row(
         self, measure: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> tuple[argparse.Namespace, int] | None:
+    ) -> tuple[argparse.Namespace, int]:
         """Parse the command line and set the threads; a child started by `run_row` measures its row,
-        prints it as JSON and gets None (it is done), the parent gets (args, threads)."""
+        prints it as JSON and exits 0 here, the parent gets (args, threads)."""
         args = self.parse_args()
         threads = setup_threads(args.threads)
         if args.row:
             print(json.dumps(measure(json.loads(args.row))))
-            return None
+            sys.exit(0)
         return args, threads
 
 

@@ -85,10 +85,7 @@ def main() -> None:
     ap = RowParser(__doc__, "32 new bytes after a 256-byte prompt")
     ap.add_argument("--config", default="small-1stage", help="H-Net config when no checkpoint")
     ap.add_argument("--checkpoint", help="a trained HNetLM checkpoint directory")
-    parsed = ap.parse_or_run_row(measure)
-    if parsed is None:
-        return
-    args, threads = parsed
+    args, threads = ap.parse_or_run_row(measure)
     script = Path(__file__).resolve()
     prompt, new = (256, 32) if args.quick else (1024, 256)
     rows = []

@@ -83,10 +83,7 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     ap = RowParser(__doc__, "one timed repeat per row")
-    parsed = ap.parse_or_run_row(measure)
-    if parsed is None:
-        return
-    args, threads = parsed
+    args, threads = ap.parse_or_run_row(measure)
     script = Path(__file__).resolve()
     repeats = 1 if args.quick else 3
     rows = []

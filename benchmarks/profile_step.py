@@ -24,7 +24,9 @@ from torch.profiler import ProfilerActivity, profile, record_function
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hnet_bio import HNetConfig, build_model  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import config_model  # noqa: E402
+
 from hnet_bio.dc import ChunkLayer, DeChunkLayer, RoutingModule  # noqa: E402
 from hnet_bio.layers.attention import CausalMHA  # noqa: E402
 from hnet_bio.layers.mamba2 import Mamba2  # noqa: E402
@@ -100,12 +102,7 @@ def main() -> None:
     ap.add_argument("--recompute", action="store_true", help="recompute Mamba-2 activations in backward")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{args.config}.json"))
-    if args.recompute:
-        from hnet_bio.recompute import set_recompute
-
-        set_recompute(model, True)
+    model = config_model(args.config, args.recompute)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randint(0, 256, (args.batch, args.length + 1))
 

@@ -22,19 +22,13 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, ROOT, RowParser, peak_rss_gb, ratio, run_row, save_run, timed
-
-from hnet_bio import HNetConfig, build_model
-from hnet_bio.recompute import set_recompute
+from common import RESULTS, RowParser, config_model, peak_rss_gb, ratio, run_row, save_run, timed
 
 MODELS = {"hnet": "small-1stage", "transformer": "isotropic-small-transformer"}
 
 
 def measure(row: dict[str, Any]) -> dict[str, Any]:
-    torch.manual_seed(0)
-    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{MODELS[row['model']]}.json"))
-    if row.get("recompute"):
-        set_recompute(model, True)
+    model = config_model(MODELS[row["model"]], bool(row.get("recompute")))
     x = torch.randint(0, 256, (1, row["length"] + 1))
 
     def step() -> None:
@@ -80,10 +74,7 @@ def main() -> None:
     ap.add_argument("--max-transformer", type=int, default=16384)
     ap.add_argument("--no-recompute", action="store_true",
                     help="keep the H-Net's Mamba-2 activations (default: recompute them, see recompute.py)")
-    parsed = ap.parse_or_run_row(measure)
-    if parsed is None:
-        return
-    args, threads = parsed
+    args, threads = ap.parse_or_run_row(measure)
     top = 8192 if args.quick else args.max_length
     lengths = [2**k for k in range(10, 17) if 2**k <= top]
     script = Path(__file__).resolve()

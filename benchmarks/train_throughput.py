@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
-    ROOT,
     RowParser,
+    config_model,
     matmul_peak_gflops,
     peak_rss_gb,
     ratio,
@@ -32,9 +32,6 @@ from common import (
     timed,
 )
 
-from hnet_bio import HNetConfig, build_model
-from hnet_bio.recompute import set_recompute
-
 CONFIGS = ["small-1stage", "small-2stage", "isotropic-small", "isotropic-small-transformer"]
 HNETS = CONFIGS[:2]
 TRANSFORMER, MAMBA = CONFIGS[3], CONFIGS[2]
@@ -42,10 +39,7 @@ TRANSFORMER, MAMBA = CONFIGS[3], CONFIGS[2]
 
 def measure(row: dict[str, Any]) -> dict[str, Any]:
     """One training configuration in this (fresh) process."""
-    torch.manual_seed(0)
-    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{row['config']}.json"))
-    if row.get("recompute"):
-        set_recompute(model, True)
+    model = config_model(row["config"], bool(row.get("recompute")))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     x = torch.randint(0, 256, (row["batch"], row["window"] + 1))
 
@@ -73,10 +67,7 @@ def main() -> None:
     ap = RowParser(__doc__, "windows 2k and 8k, one step per row, no 2-stage")
     ap.add_argument("--windows", type=int, nargs="*", help="override the window list")
     ap.add_argument("--bytes-per-step", type=int, default=None, help="default 8192 (2048 with --quick)")
-    parsed = ap.parse_or_run_row(measure)
-    if parsed is None:
-        return
-    args, threads = parsed
+    args, threads = ap.parse_or_run_row(measure)
 
     windows = args.windows or ([2048, 8192] if args.quick else [2048, 8192, 32768])
     repeats = 1 if args.quick else 2
