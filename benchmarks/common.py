@@ -150,3 +150,11 @@ def save_run(name: str, threads: int, quick: bool, ratios: dict[str, Any], rows:
     print("ratios:", json.dumps(ratios))
     payload = {"meta": {**meta(threads, quick), **extra_meta}, "ratios": ratios, "rows": rows}
     return write_results(name, payload)
+
+
+def print_rows(rows: list[dict[str, Any]], line: Callable[[dict[str, Any]], str],
+               failed: Callable[[dict[str, Any]], str]) -> None:
+    """The rows of a results table: ``line(row)``, or for a row whose process failed ``failed(row)``
+    (the columns that name it) followed by its error."""
+    for r in rows:
+        print(f"{failed(r)}error: {r['error']}" if "error" in r else line(r))

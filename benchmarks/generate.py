@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, RowParser, peak_rss_gb, ratio, run_row, save_run
+from common import ROOT, RowParser, peak_rss_gb, print_rows, ratio, run_row, save_run
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.generation import SamplingConfig, stream
@@ -98,12 +98,10 @@ def main() -> None:
     print(f"Step decoding (greedy, prompt {prompt}, {new} new bytes), {threads} thread(s)")
     print(f"{'model':<12} {'layout':<22} {'params':>7} {'batch':>5} {'prefill B/s':>11} {'decode B/s':>10} "
           f"{'peak RSS':>8}")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['model']:<12} batch {r['batch']}: error: {r['error']}")
-            continue
-        print(f"{r['model']:<12} {json.dumps(r['layout']):<22} {r['params'] / 1e6:>6.2f}M {r['batch']:>5} "
-              f"{r['prefill_bytes_per_s']:>11.0f} {r['decode_bytes_per_s']:>10.1f} {r['peak_rss_gb']:>7.2f}G")
+    print_rows(rows, lambda r: f"{r['model']:<12} {json.dumps(r['layout']):<22} {r['params'] / 1e6:>6.2f}M "
+                               f"{r['batch']:>5} {r['prefill_bytes_per_s']:>11.0f} "
+                               f"{r['decode_bytes_per_s']:>10.1f} {r['peak_rss_gb']:>7.2f}G",
+               lambda r: f"{r['model']:<12} batch {r['batch']}: ")
     speed = {(r["model"], r["batch"]): r.get("decode_bytes_per_s") for r in rows}
     ratios = {
         f"decode_vs_transformer_b{b}": ratio(speed[("hnet", b)], speed[("transformer", b)]) for b in (1, 8)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RowParser, peak_rss_gb, ratio, run_row, save_run, timed
+from common import RowParser, peak_rss_gb, print_rows, ratio, run_row, save_run, timed
 
 from hnet_bio.layers.mamba2 import Mamba2
 
@@ -98,12 +98,10 @@ def main() -> None:
     ratios: dict[str, Any] = {}
     for d, length in SIZES:
         sel = {r.get("impl", "agree"): r for r in rows if r["d"] == d and r["length"] == length}
-        for impl in ("ours", "transformers"):
-            r = sel[impl]
-            if "error" in r:
-                print(f"{impl:<13} {d:>4} {length:>6}  error: {r['error']}")
-                continue
-            print(f"{impl:<13} {d:>4} {length:>6} {r['fwd_bwd_s']:>10.3f} {r['peak_rss_gb']:>7.2f}G")
+        print_rows([sel["ours"], sel["transformers"]],
+                   lambda r: f"{r['impl']:<13} {r['d']:>4} {r['length']:>6} {r['fwd_bwd_s']:>10.3f} "
+                             f"{r['peak_rss_gb']:>7.2f}G",
+                   lambda r: f"{r['impl']:<13} {r['d']:>4} {r['length']:>6}  ")
         agree = sel["agree"]
         print(f"{'':<13} {d:>4} {length:>6}   max relative difference of output and grads: "
               f"{agree.get('max_rel_diff', agree.get('error'))}")

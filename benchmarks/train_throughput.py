@@ -26,6 +26,7 @@ from common import (
     config_model,
     matmul_peak_gflops,
     peak_rss_gb,
+    print_rows,
     ratio,
     run_row,
     save_run,
@@ -93,25 +94,21 @@ def main() -> None:
     print(f"{'config':<28} {'window':>6} {'batch':>5} {'recomp':>6} {'bytes/s':>9} {'GFLOP/s':>8} "
           f"{'MFU':>6} {'peak RSS':>8}")
     for r in rows:
-        if "error" in r:
-            print(f"{r['config']:<28} {r['window']:>6} {r['batch']:>5}  error: {r['error']}")
-            continue
-        r["mfu"] = r["gflops_per_s"] / peak
-        print(f"{r['config']:<28} {r['window']:>6} {r['batch']:>5} {r.get('recompute', False)!s:>6} "
-              f"{r['bytes_per_s']:>9.0f} {r['gflops_per_s']:>8.1f} {100 * r['mfu']:>5.1f}% "
-              f"{r['peak_rss_gb']:>7.2f}G")
-
-    def speed(config: str, window: int) -> float | None:
-        for r in rows:
-            if r["kind"] == "throughput" and r["config"] == config and r["window"] == window:
-                return r.get("bytes_per_s")
-        return None
+        if "error" not in r:
+            r["mfu"] = r["gflops_per_s"] / peak
+    print_rows(rows, lambda r: f"{r['config']:<28} {r['window']:>6} {r['batch']:>5} "
+                               f"{r.get('recompute', False)!s:>6} {r['bytes_per_s']:>9.0f} "
+                               f"{r['gflops_per_s']:>8.1f} {100 * r['mfu']:>5.1f}% {r['peak_rss_gb']:>7.2f}G",
+               lambda r: f"{r['config']:<28} {r['window']:>6} {r['batch']:>5}  ")
 
     def get(config: str, window: int, key: str) -> float | None:
         for r in rows:
             if r["kind"] == "throughput" and r["config"] == config and r["window"] == window:
                 return r.get(key)
         return None
+
+    def speed(config: str, window: int) -> float | None:
+        return get(config, window, "bytes_per_s")
 
     ratios: dict[str, Any] = {}
     for w, tag in ((2048, "2k"), (8192, "8k"), (32768, "32k")):
