@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
-from app.dna_view import STAGE_COLORS, chunk_lengths
+from app.dna_view import STAGE_COLORS, chunk_lengths, vlines
 from app.inputs import Page, Source
 from modalities.audio import mu_law_decode
 from pipelines.analysis import Analysis
@@ -29,14 +29,6 @@ def spectrogram_db(wave: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.n
     spec = torch.stft(torch.from_numpy(wave.astype(np.float32)), n_fft, hop_length=hop,
                       window=torch.hann_window(n_fft), center=True, return_complex=True)
     return (10 * torch.log10(spec.abs().pow(2) + 1e-10)).numpy()
-
-
-def _vlines(x: np.ndarray, y0: float, y1: float) -> tuple[list, list]:
-    xs, ys = [], []
-    for v in x.tolist():
-        xs += [v, v, None]
-        ys += [y0, y1, None]
-    return xs, ys
 
 
 def audio_figure(source: Source, page: Page, a: Analysis, title: str = "") -> go.Figure:
@@ -61,7 +53,7 @@ def audio_figure(source: Source, page: Page, a: Analysis, title: str = "") -> go
         where = t[a.boundary[s]]
         color = "rgba(80,80,80,0.35)" if s == 0 else STAGE_COLORS[s % 3]
         for row, (y0, y1) in ((1, (-1, 1)), (2, (0, sr / 2))):
-            xs, ys = _vlines(where, y0, y1)
+            xs, ys = vlines(where, y0, y1)
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"stage {s} boundaries",
                                        legendgroup=f"b{s}", showlegend=row == 1,
                                        line={"color": color if row == 1 or s else "rgba(255,255,255,0.25)",

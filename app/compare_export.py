@@ -63,7 +63,7 @@ def figure_png(kind: str, item: Item, a: Analysis, features: list[Feature], offs
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from app.dna_view import STAGE_COLORS, gc_track
+    from app.dna_view import STAGE_COLORS, feature_lanes, gc_track
     from modalities.audio import mu_law_decode
 
     if kind == "audio":
@@ -97,12 +97,8 @@ def figure_png(kind: str, item: Item, a: Analysis, features: list[Feature], offs
         axes[2].set_ylim(0, 1)
         axes[2].set_ylabel("GC")
         lo, hi = x.min(), x.max()
-        for f in features:
-            if f.end0 < lo or f.start0 + 1 > hi:
-                continue
-            y = {"+": 0.5, "-": -0.5}.get(f.strand, 0.0) + (0.2 if f.type == "gene" else 0.0)
-            axes[3].barh(y, f.end0 - f.start0, left=f.start0 + 1, height=0.2,
-                         color="#2ca02c" if f.type == "CDS" else "#8c8c8c")
+        for f, y, color in feature_lanes(features, lo, hi):
+            axes[3].barh(y, f.end0 - f.start0, left=f.start0 + 1, height=0.2, color=color)
         axes[3].set_ylim(-1, 1)
         axes[3].set_yticks([-0.5, 0.5], ["-", "+"])
         axes[3].set_ylabel("CDS/genes")

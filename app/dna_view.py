@@ -9,6 +9,7 @@ pipelines.boundaries.summarize / pipelines.boundary_stats.annotation_stats.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 
 import numpy as np
 import plotly.graph_objects as go
@@ -47,7 +48,18 @@ def gc_track(data: np.ndarray, width: int = GC_WINDOW) -> np.ndarray:
     return np.convolve(gc, ones, "same") / np.convolve(np.ones_like(gc), ones, "same")
 
 
-def _vlines(x: np.ndarray, y0: float, y1: float) -> tuple[list, list]:
+def feature_lanes(features: list[Feature], lo: int, hi: int) -> Iterator[tuple[Feature, float, str]]:
+    """The features overlapping 1-based [lo, hi], each with its lane (+ strand 0.5, - strand -0.5,
+    genes 0.2 above their CDS) and colour (CDS green, others grey)."""
+    for f in features:
+        if f.end0 < lo or f.start0 + 1 > hi:
+            continue
+        y = {"+": 0.5, "-": -0.5}.get(f.strand, 0.0) + (0.2 if f.type == "gene" else 0.0)
+        yield f, y, "#2ca02c" if f.type == "CDS" else "#8c8c8c"
+
+
+def vlines(x: np.ndarray, y0: float, y1: float) -> tuple[list, list]:
+    """One plotly trace's x and y lists drawing a vertical segment y0..y1 at each x (None breaks the line)."""
     xs, ys = [], []
     for v in x.tolist():
         xs += [v, v, None]
@@ -75,7 +87,7 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
     for s in range(a.num_stages):
         where = x[a.boundary[s]]
         half = 0.5 - 0.12 * s  # inner stages: shorter, coloured ticks nested inside the outer ones
-        xs, ys = _vlines(where - 0.5, -half, half)
+        xs, ys = vlines(where - 0.5, -half, half)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"stage {s} boundaries",
                                  line={"color": STAGE_COLORS[s % 3], "width": 1 + s}, hoverinfo="skip"),
                       row=1, col=1)
@@ -91,12 +103,8 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
                                line={"color": "#7a5195", "width": 1},
                                hovertemplate="%{x:,}: GC %{y:.2f}<extra></extra>"), row=3, col=1)
     lo, hi = int(x.min()), int(x.max())
-    for f in features:
-        if f.end0 < lo or f.start0 + 1 > hi:
-            continue
-        y = {"+": 0.5, "-": -0.5}.get(f.strand, 0.0) + (0.2 if f.type == "gene" else 0.0)
+    for f, y, color in feature_lanes(features, lo, hi):
         a0, a1 = max(f.start0 + 1, lo), min(f.end0, hi)
-        color = "#2ca02c" if f.type == "CDS" else "#8c8c8c"
         fig.add_trace(go.Scatter(x=[a0, a1, a1, a0, a0], y=[y - 0.12, y - 0.12, y + 0.12, y + 0.12, y - 0.12],
                                  fill="toself", mode="lines", line={"color": color, "width": 1},
                                  showlegend=False, hoverinfo="text",

@@ -3,6 +3,7 @@ peak, thread choice and the JSON results file (written atomically)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -32,6 +33,19 @@ def setup_threads(requested: int | None) -> int:
     if warning:
         print(warning, file=sys.stderr)
     return n
+
+
+def config_model(config: str, recompute: bool = False) -> torch.nn.Module:
+    """configs/CONFIG.json built under torch seed 0 (the same weights in every row's process), with
+    Mamba-2 activation recomputation when asked."""
+    from hnet_bio import HNetConfig, build_model
+    from hnet_bio.recompute import set_recompute
+
+    torch.manual_seed(0)
+    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{config}.json"))
+    if recompute:
+        set_recompute(model, True)
+    return model
 
 
 def timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
@@ -75,6 +89,30 @@ def run_row(script: Path, row: dict[str, Any], threads: int, timeout: float = 36
     return json.loads(lines[-1])
 
 
+class RowParser(argparse.ArgumentParser):
+    """The options every fresh-process benchmark shares: --quick, --threads and the internal --row
+    (run one row and print its JSON; `run_row` passes it). The script adds its own, then calls
+    `parse_or_run_row`."""
+
+    def __init__(self, doc: str, quick_help: str) -> None:
+        super().__init__(description=doc.splitlines()[0])
+        self.add_argument("--quick", action="store_true", help=quick_help)
+        self.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
+        self.add_argument("--row", help=argparse.SUPPRESS)
+
+    def parse_or_run_row(
+        self, measure: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> tuple[argparse.Namespace, int]:
+        """Parse the command line and set the threads; a child started by `run_row` measures its row,
+        prints it as JSON and exits 0 here, the parent gets (args, threads)."""
+        args = self.parse_args()
+        threads = setup_threads(args.threads)
+        if args.row:
+            print(json.dumps(measure(json.loads(args.row))))
+            sys.exit(0)
+        return args, threads
+
+
 def meta(threads: int, quick: bool) -> dict[str, Any]:
     return {
         "torch": torch.__version__,
@@ -104,3 +142,19 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
 
 def ratio(num: float | None, den: float | None) -> float | None:
     return None if not num or not den else round(num / den, 4)
+
+
+def save_run(name: str, threads: int, quick: bool, ratios: dict[str, Any], rows: list[dict[str, Any]],
+             **extra_meta: Any) -> Path:
+    """Print the headline ratios and write results/NAME.json (meta plus ``extra_meta``, ratios, rows)."""
+    print("ratios:", json.dumps(ratios))
+    payload = {"meta": {**meta(threads, quick), **extra_meta}, "ratios": ratios, "rows": rows}
+    return write_results(name, payload)
+
+
+def print_rows(rows: list[dict[str, Any]], line: Callable[[dict[str, Any]], str],
+               failed: Callable[[dict[str, Any]], str]) -> None:
+    """The rows of a results table: ``line(row)``, or for a row whose process failed ``failed(row)``
+    (the columns that name it) followed by its error."""
+    for r in rows:
+        print(f"{failed(r)}error: {r['error']}" if "error" in r else line(r))

@@ -13,7 +13,6 @@ runs in a fresh process with its own peak RSS.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, meta, peak_rss_gb, ratio, run_row, setup_threads, write_results
+from common import ROOT, RowParser, peak_rss_gb, print_rows, ratio, run_row, save_run
 
 from hnet_bio import HNetConfig, build_model
 from hnet_bio.generation import SamplingConfig, stream
@@ -83,17 +82,10 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="32 new bytes after a 256-byte prompt")
+    ap = RowParser(__doc__, "32 new bytes after a 256-byte prompt")
     ap.add_argument("--config", default="small-1stage", help="H-Net config when no checkpoint")
     ap.add_argument("--checkpoint", help="a trained HNetLM checkpoint directory")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
-    ap.add_argument("--row", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
-        return
+    args, threads = ap.parse_or_run_row(measure)
     script = Path(__file__).resolve()
     prompt, new = (256, 32) if args.quick else (1024, 256)
     rows = []
@@ -106,18 +98,15 @@ def main() -> None:
     print(f"Step decoding (greedy, prompt {prompt}, {new} new bytes), {threads} thread(s)")
     print(f"{'model':<12} {'layout':<22} {'params':>7} {'batch':>5} {'prefill B/s':>11} {'decode B/s':>10} "
           f"{'peak RSS':>8}")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['model']:<12} batch {r['batch']}: error: {r['error']}")
-            continue
-        print(f"{r['model']:<12} {json.dumps(r['layout']):<22} {r['params'] / 1e6:>6.2f}M {r['batch']:>5} "
-              f"{r['prefill_bytes_per_s']:>11.0f} {r['decode_bytes_per_s']:>10.1f} {r['peak_rss_gb']:>7.2f}G")
+    print_rows(rows, lambda r: f"{r['model']:<12} {json.dumps(r['layout']):<22} {r['params'] / 1e6:>6.2f}M "
+                               f"{r['batch']:>5} {r['prefill_bytes_per_s']:>11.0f} "
+                               f"{r['decode_bytes_per_s']:>10.1f} {r['peak_rss_gb']:>7.2f}G",
+               lambda r: f"{r['model']:<12} batch {r['batch']}: ")
     speed = {(r["model"], r["batch"]): r.get("decode_bytes_per_s") for r in rows}
     ratios = {
         f"decode_vs_transformer_b{b}": ratio(speed[("hnet", b)], speed[("transformer", b)]) for b in (1, 8)
     }
-    print("ratios:", json.dumps(ratios))
-    path = write_results("generate", {"meta": meta(threads, args.quick), "ratios": ratios, "rows": rows})
+    path = save_run("generate", threads, args.quick, ratios, rows)
     print(f"wrote {path}")
 
 

@@ -13,8 +13,6 @@ headdim 64, expand 2, chunk 256), as a new user would.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import meta, peak_rss_gb, ratio, run_row, setup_threads, timed, write_results
+from common import RowParser, peak_rss_gb, print_rows, ratio, run_row, save_run, timed
 
 from hnet_bio.layers.mamba2 import Mamba2
 
@@ -84,15 +82,8 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="one timed repeat per row")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
-    ap.add_argument("--row", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
-        return
+    ap = RowParser(__doc__, "one timed repeat per row")
+    args, threads = ap.parse_or_run_row(measure)
     script = Path(__file__).resolve()
     repeats = 1 if args.quick else 3
     rows = []
@@ -107,12 +98,10 @@ def main() -> None:
     ratios: dict[str, Any] = {}
     for d, length in SIZES:
         sel = {r.get("impl", "agree"): r for r in rows if r["d"] == d and r["length"] == length}
-        for impl in ("ours", "transformers"):
-            r = sel[impl]
-            if "error" in r:
-                print(f"{impl:<13} {d:>4} {length:>6}  error: {r['error']}")
-                continue
-            print(f"{impl:<13} {d:>4} {length:>6} {r['fwd_bwd_s']:>10.3f} {r['peak_rss_gb']:>7.2f}G")
+        print_rows([sel["ours"], sel["transformers"]],
+                   lambda r: f"{r['impl']:<13} {r['d']:>4} {r['length']:>6} {r['fwd_bwd_s']:>10.3f} "
+                             f"{r['peak_rss_gb']:>7.2f}G",
+                   lambda r: f"{r['impl']:<13} {r['d']:>4} {r['length']:>6}  ")
         agree = sel["agree"]
         print(f"{'':<13} {d:>4} {length:>6}   max relative difference of output and grads: "
               f"{agree.get('max_rel_diff', agree.get('error'))}")
@@ -120,8 +109,7 @@ def main() -> None:
         ours_s, hf_s = sel["ours"].get("fwd_bwd_s"), sel["transformers"].get("fwd_bwd_s")
         ratios[f"mamba2_vs_transformers_{tag}"] = ratio(hf_s, ours_s)
         ratios[f"mamba2_agreement_{tag}"] = agree.get("max_rel_diff")
-    print("ratios:", json.dumps(ratios))
-    path = write_results("mamba2", {"meta": meta(threads, args.quick), "ratios": ratios, "rows": rows})
+    path = save_run("mamba2", threads, args.quick, ratios, rows)
     print(f"wrote {path}")
 
 

@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -23,7 +24,9 @@ from torch.profiler import ProfilerActivity, profile, record_function
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hnet_bio import HNetConfig, build_model  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import config_model  # noqa: E402
+
 from hnet_bio.dc import ChunkLayer, DeChunkLayer, RoutingModule  # noqa: E402
 from hnet_bio.layers.attention import CausalMHA  # noqa: E402
 from hnet_bio.layers.mamba2 import Mamba2  # noqa: E402
@@ -41,12 +44,17 @@ COMPONENTS = {
 }
 
 
-def add_scopes(model: torch.nn.Module) -> None:
-    """Wrap each component's forward in a profiler scope (forward hooks enter/exit it)."""
+def components(model: torch.nn.Module) -> Iterator[tuple[torch.nn.Module, str]]:
+    """The model's modules that are a component of COMPONENTS, with the component's name."""
     for module in model.modules():
         name = COMPONENTS.get(type(module))
-        if name is None:
-            continue
+        if name is not None:
+            yield module, name
+
+
+def add_scopes(model: torch.nn.Module) -> None:
+    """Wrap each component's forward in a profiler scope (forward hooks enter/exit it)."""
+    for module, name in components(model):
 
         def pre(mod, args, name=name):
             mod._scope = record_function(f"fwd:{name}")
@@ -64,10 +72,7 @@ def saved_by_component(model: torch.nn.Module, x: torch.Tensor) -> dict[str, flo
     (each storage counted once, at its first saver)."""
     stack = ["other"]
     handles = []
-    for module in model.modules():
-        name = COMPONENTS.get(type(module))
-        if name is None:
-            continue
+    for module, name in components(model):
         handles.append(module.register_forward_pre_hook(lambda mod, args, name=name: stack.append(name)))
         handles.append(module.register_forward_hook(lambda mod, args, out: (stack.pop(), None)[1]))
     seen: set[int] = set()
@@ -97,17 +102,13 @@ def main() -> None:
     ap.add_argument("--recompute", action="store_true", help="recompute Mamba-2 activations in backward")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{args.config}.json"))
-    if args.recompute:
-        from hnet_bio.recompute import set_recompute
-
-        set_recompute(model, True)
+    model = config_model(args.config, args.recompute)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randint(0, 256, (args.batch, args.length + 1))
 
-    def step() -> None:
-        out = model(x[:, :-1], targets=x[:, 1:])
+    def step() -> None:  # the scopes cost nothing measurable outside the profiler
+        with record_function("forward"):
+            out = model(x[:, :-1], targets=x[:, 1:])
         with record_function("backward"):
             out.loss.backward()
         with record_function("optimizer"):
@@ -121,13 +122,7 @@ def main() -> None:
     saved = saved_by_component(model, x)
     add_scopes(model)
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        with record_function("forward"):
-            out = model(x[:, :-1], targets=x[:, 1:])
-        with record_function("backward"):
-            out.loss.backward()
-        with record_function("optimizer"):
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        step()
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
     scopes = {e.key: e.cpu_time_total for e in events if e.key.startswith(("fwd:", "forward", "backward",

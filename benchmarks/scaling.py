@@ -14,8 +14,6 @@ would take ~12 GB). Writes benchmarks/results/scaling.json and scaling.png (log-
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -24,19 +22,13 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, ROOT, meta, peak_rss_gb, ratio, run_row, setup_threads, timed, write_results
-
-from hnet_bio import HNetConfig, build_model
-from hnet_bio.recompute import set_recompute
+from common import RESULTS, RowParser, config_model, peak_rss_gb, ratio, run_row, save_run, timed
 
 MODELS = {"hnet": "small-1stage", "transformer": "isotropic-small-transformer"}
 
 
 def measure(row: dict[str, Any]) -> dict[str, Any]:
-    torch.manual_seed(0)
-    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{MODELS[row['model']]}.json"))
-    if row.get("recompute"):
-        set_recompute(model, True)
+    model = config_model(MODELS[row["model"]], bool(row.get("recompute")))
     x = torch.randint(0, 256, (1, row["length"] + 1))
 
     def step() -> None:
@@ -77,19 +69,12 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="lengths 1k..8k")
+    ap = RowParser(__doc__, "lengths 1k..8k")
     ap.add_argument("--max-length", type=int, default=65536)
     ap.add_argument("--max-transformer", type=int, default=16384)
     ap.add_argument("--no-recompute", action="store_true",
                     help="keep the H-Net's Mamba-2 activations (default: recompute them, see recompute.py)")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
-    ap.add_argument("--row", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
-        return
+    args, threads = ap.parse_or_run_row(measure)
     top = 8192 if args.quick else args.max_length
     lengths = [2**k for k in range(10, 17) if 2**k <= top]
     script = Path(__file__).resolve()
@@ -127,11 +112,10 @@ def main() -> None:
         last = common[-1]
         ratios[f"hnet_speedup_at_{last // 1024}k"] = ratio(by[("transformer", last)].get("step_s"),
                                                            by[("hnet", last)].get("step_s"))
-    print("ratios:", json.dumps(ratios))
     png = RESULTS / "scaling.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(rows, png)
-    path = write_results("scaling", {"meta": meta(threads, args.quick), "ratios": ratios, "rows": rows})
+    path = save_run("scaling", threads, args.quick, ratios, rows)
     print(f"wrote {path} and {png}")
 
 

@@ -14,8 +14,6 @@ measured side by side in one run.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,19 +22,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
-    ROOT,
+    RowParser,
+    config_model,
     matmul_peak_gflops,
-    meta,
     peak_rss_gb,
+    print_rows,
     ratio,
     run_row,
-    setup_threads,
+    save_run,
     timed,
-    write_results,
 )
-
-from hnet_bio import HNetConfig, build_model
-from hnet_bio.recompute import set_recompute
 
 CONFIGS = ["small-1stage", "small-2stage", "isotropic-small", "isotropic-small-transformer"]
 HNETS = CONFIGS[:2]
@@ -45,10 +40,7 @@ TRANSFORMER, MAMBA = CONFIGS[3], CONFIGS[2]
 
 def measure(row: dict[str, Any]) -> dict[str, Any]:
     """One training configuration in this (fresh) process."""
-    torch.manual_seed(0)
-    model = build_model(HNetConfig.from_json(ROOT / "configs" / f"{row['config']}.json"))
-    if row.get("recompute"):
-        set_recompute(model, True)
+    model = config_model(row["config"], bool(row.get("recompute")))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     x = torch.randint(0, 256, (row["batch"], row["window"] + 1))
 
@@ -73,17 +65,10 @@ def measure(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="windows 2k and 8k, one step per row, no 2-stage")
-    ap.add_argument("--threads", type=int, default=None, help="default: cores not already busy")
+    ap = RowParser(__doc__, "windows 2k and 8k, one step per row, no 2-stage")
     ap.add_argument("--windows", type=int, nargs="*", help="override the window list")
     ap.add_argument("--bytes-per-step", type=int, default=None, help="default 8192 (2048 with --quick)")
-    ap.add_argument("--row", help=argparse.SUPPRESS)  # internal: run one row, print JSON
-    args = ap.parse_args()
-    threads = setup_threads(args.threads)
-    if args.row:
-        print(json.dumps(measure(json.loads(args.row))))
-        return
+    args, threads = ap.parse_or_run_row(measure)
 
     windows = args.windows or ([2048, 8192] if args.quick else [2048, 8192, 32768])
     repeats = 1 if args.quick else 2
@@ -109,25 +94,21 @@ def main() -> None:
     print(f"{'config':<28} {'window':>6} {'batch':>5} {'recomp':>6} {'bytes/s':>9} {'GFLOP/s':>8} "
           f"{'MFU':>6} {'peak RSS':>8}")
     for r in rows:
-        if "error" in r:
-            print(f"{r['config']:<28} {r['window']:>6} {r['batch']:>5}  error: {r['error']}")
-            continue
-        r["mfu"] = r["gflops_per_s"] / peak
-        print(f"{r['config']:<28} {r['window']:>6} {r['batch']:>5} {r.get('recompute', False)!s:>6} "
-              f"{r['bytes_per_s']:>9.0f} {r['gflops_per_s']:>8.1f} {100 * r['mfu']:>5.1f}% "
-              f"{r['peak_rss_gb']:>7.2f}G")
-
-    def speed(config: str, window: int) -> float | None:
-        for r in rows:
-            if r["kind"] == "throughput" and r["config"] == config and r["window"] == window:
-                return r.get("bytes_per_s")
-        return None
+        if "error" not in r:
+            r["mfu"] = r["gflops_per_s"] / peak
+    print_rows(rows, lambda r: f"{r['config']:<28} {r['window']:>6} {r['batch']:>5} "
+                               f"{r.get('recompute', False)!s:>6} {r['bytes_per_s']:>9.0f} "
+                               f"{r['gflops_per_s']:>8.1f} {100 * r['mfu']:>5.1f}% {r['peak_rss_gb']:>7.2f}G",
+               lambda r: f"{r['config']:<28} {r['window']:>6} {r['batch']:>5}  ")
 
     def get(config: str, window: int, key: str) -> float | None:
         for r in rows:
             if r["kind"] == "throughput" and r["config"] == config and r["window"] == window:
                 return r.get(key)
         return None
+
+    def speed(config: str, window: int) -> float | None:
+        return get(config, window, "bytes_per_s")
 
     ratios: dict[str, Any] = {}
     for w, tag in ((2048, "2k"), (8192, "8k"), (32768, "32k")):
@@ -138,12 +119,7 @@ def main() -> None:
     ratios["mfu_transformer"] = get(TRANSFORMER, 8192, "mfu")
     ratios["peak_rss_gb"] = rows[0].get("peak_rss_gb")
     ratios["peak_rss_gb_recompute"] = rows[1].get("peak_rss_gb")
-    print("ratios:", json.dumps(ratios))
-    path = write_results("train_throughput", {
-        "meta": {**meta(threads, args.quick), "matmul_peak_gflops": peak},
-        "ratios": ratios,
-        "rows": rows,
-    })
+    path = save_run("train_throughput", threads, args.quick, ratios, rows, matmul_peak_gflops=peak)
     print(f"wrote {path}")
 
 

@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -37,7 +38,15 @@ from modalities.regions import read_bed
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, Analysis, ProgressBar, analyze_many
 from pipelines.boundary_stats import MODEL, annotation_stats, markdown_table, plot_metaplot
 from pipelines.errors import UsageError
-from pipelines.inputs import Item, check_outputs, load_model_for, read_items
+from pipelines.inputs import (
+    InputSpec,
+    Item,
+    add_run_options,
+    apply_threads,
+    check_outputs,
+    load_model_for,
+    read_items,
+)
 
 RANDOM_INIT = "random-init"
 
@@ -61,10 +70,7 @@ def stats_paths(out: Path) -> tuple[Path, Path, Path]:
 def boundaries_job(
     checkpoint: str | Path,
     out: str | Path,
-    fasta: str | None = None,
-    regions: list[str] | tuple[str, ...] = (),
-    bed: str | None = None,
-    audio: list[str] | tuple[str, ...] = (),
+    inputs: InputSpec,
     probs: str | Path | None = None,
     annotations: str | None = None,
     own_annotations: bool = False,
@@ -78,7 +84,7 @@ def boundaries_job(
     log: TextIO | None = None,
 ) -> BoundariesResult:
     """Analyse the input with `checkpoint` and write its chunks (and optional tracks and statistics)."""
-    modality = "audio" if audio else "dna"
+    modality = inputs.modality
     out = Path(out)
     want_stats = annotations is not None or own_annotations
     if window < 1 or not 1 <= stride <= window:
@@ -98,8 +104,8 @@ def boundaries_job(
         raise UsageError("--annotations applies to DNA input")
     outputs = [out, probs, *(stats_paths(out) if want_stats else ())]
     check_outputs(outputs, overwrite)
-    items = read_items(meta, fasta, regions, bed, audio)
-    features = _features(annotations, fasta, own_annotations, items) if want_stats else []
+    items = read_items(meta, inputs)
+    features = _features(annotations, inputs.fasta, own_annotations, items) if want_stats else []
 
     bar = ProgressBar("boundaries", log) if log is not None else None
     analyses = list(analyze_many(model, [it.data for it in items], window=window, stride=stride,
@@ -215,28 +221,36 @@ def bedgraph_text(items: list[Item], analyses: list[Analysis]) -> str:
     return buf.getvalue()
 
 
-def csv_text(items: list[Item], analyses: list[Analysis]) -> str:
+def _per_stage_csv(header: str, items: list[Item], analyses: list[Analysis],
+                   rows: Callable[[Analysis, int, float], Iterable[str]]) -> str:
+    """A CSV of every file and stage: the header, then "file,stage," and each of the rows that
+    ``rows(analysis, stage, sample_rate)`` gives."""
     buf = io.StringIO()
-    buf.write("file,stage,start_s,end_s,probability\n")
+    buf.write(header)
     for it, a in zip(items, analyses):
         sr = float(it.sample_rate or 1)
         for s in range(a.num_stages):
-            starts, ends = a.chunk_bounds(s)
-            for x, y, p in zip(starts.tolist(), ends.tolist(), a.chunk_probs(s).tolist()):
-                buf.write(f"{_csv_field(it.name)},{s},{x / sr:.6f},{y / sr:.6f},{p:.4f}\n")
+            for row in rows(a, s, sr):
+                buf.write(f"{_csv_field(it.name)},{s},{row}\n")
     return buf.getvalue()
+
+
+def csv_text(items: list[Item], analyses: list[Analysis]) -> str:
+    def chunks(a: Analysis, s: int, sr: float) -> Iterator[str]:
+        starts, ends = a.chunk_bounds(s)
+        for x, y, p in zip(starts.tolist(), ends.tolist(), a.chunk_probs(s).tolist()):
+            yield f"{x / sr:.6f},{y / sr:.6f},{p:.4f}"
+
+    return _per_stage_csv("file,stage,start_s,end_s,probability\n", items, analyses, chunks)
 
 
 def probs_csv_text(items: list[Item], analyses: list[Analysis]) -> str:
-    buf = io.StringIO()
-    buf.write("file,stage,time_s,probability\n")
-    for it, a in zip(items, analyses):
-        sr = float(it.sample_rate or 1)
-        for s in range(a.num_stages):
-            p = a.boundary_prob[s]
-            for i in np.flatnonzero(~np.isnan(p)).tolist():
-                buf.write(f"{_csv_field(it.name)},{s},{i / sr:.6f},{p[i]:.4f}\n")
-    return buf.getvalue()
+    def probs(a: Analysis, s: int, sr: float) -> Iterator[str]:
+        p = a.boundary_prob[s]
+        for i in np.flatnonzero(~np.isnan(p)).tolist():
+            yield f"{i / sr:.6f},{p[i]:.4f}"
+
+    return _per_stage_csv("file,stage,time_s,probability\n", items, analyses, probs)
 
 
 def _csv_field(text: str) -> str:
@@ -267,23 +281,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help=f"step between windows ({DEFAULT_STRIDE}); left context = window - stride")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward")
     p.add_argument("--seed", type=int, default=0, help="seed of the random controls")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    add_run_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     if args.batch_size < 1 or args.flank < 1:
         raise UsageError("--batch-size and --flank must be >= 1")
     own = args.annotations == ""
     boundaries_job(
-        args.checkpoint, args.out, fasta=args.fasta, regions=args.region, bed=args.bed,
-        audio=args.audio or (),
+        args.checkpoint, args.out, InputSpec.from_args(args),
         probs=args.probs, annotations=None if own else args.annotations, own_annotations=own,
         random_init_control=args.random_init_control, window=args.window, stride=args.stride,
         batch_size=args.batch_size, flank=args.flank, seed=args.seed, overwrite=args.overwrite,

@@ -66,15 +66,9 @@ def server_command(
     return argv, env
 
 
-def browse(
-    checkpoint: str | None = None,
-    data: str | None = None,
-    region: str | None = None,
-    port: int = DEFAULT_PORT,
-    host: str = "127.0.0.1",
-) -> int:
-    """Run the browser until interrupted; returns the server's exit status."""
-    argv, env = server_command(checkpoint, data, region, port, host)
+def serve(argv: list[str], env: dict[str, str], port: int, host: str) -> int:
+    """Run the server of `server_command` (argv, env, listening on host:port) until interrupted;
+    returns its exit status."""
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     print(f"hnet-bio browse: http://{shown}:{port}  (Ctrl-C stops the server)", flush=True)
     with subprocess.Popen(argv, env=env) as proc:
@@ -103,4 +97,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return browse(args.checkpoint, args.data, args.region, args.port, args.host)
+    argv, env = server_command(args.checkpoint, args.data, args.region, args.port, args.host)
+    return serve(argv, env, args.port, args.host)

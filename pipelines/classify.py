@@ -37,7 +37,7 @@ from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, analyze_many, hid
 from pipelines.baseline_features import gc_content, kmer_frequencies, logmel_stats
 from pipelines.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, pool
 from pipelines.errors import UsageError
-from pipelines.inputs import check_outputs
+from pipelines.inputs import add_run_options, apply_threads, check_outputs
 from pipelines.labels import read_labels
 from pipelines.probe import BOOTSTRAP, fit_and_score, folds_for, probe
 from pipelines.tasks import TASKS, builtin_task
@@ -225,18 +225,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=int, default=BOOTSTRAP, help="bootstrap resamples for the CIs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", required=True, help="results .json (a .md table is written beside it)")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    add_run_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     if not 1 <= args.kmer_max <= 8 or args.bootstrap < 10:
         raise UsageError("--kmer-max must be in 1..8 and --bootstrap >= 10")
     for name in ("n_train", "n_test"):

@@ -20,13 +20,19 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-import torch
 
 from hnet_bio.atomic import atomic_path
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, ProgressBar, hidden_levels, num_stages
 from pipelines.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, embed_sequences
 from pipelines.errors import UsageError
-from pipelines.inputs import check_outputs, load_model_for, read_items
+from pipelines.inputs import (
+    InputSpec,
+    add_run_options,
+    apply_threads,
+    check_outputs,
+    load_model_for,
+    read_items,
+)
 
 
 @dataclass
@@ -39,10 +45,7 @@ class EmbedResult:
 def embed_job(
     checkpoint: str | Path,
     out: str | Path,
-    fasta: str | None = None,
-    regions: list[str] | tuple[str, ...] = (),
-    bed: str | None = None,
-    audio: list[str] | tuple[str, ...] = (),
+    inputs: InputSpec,
     level: str = DEFAULT_LEVEL,
     pooling: str = DEFAULT_POOLING,
     per_window: int | None = None,
@@ -67,13 +70,13 @@ def embed_job(
         except ImportError:
             raise UsageError("writing .parquet needs pyarrow (pip install pyarrow); or use .npz") from None
     check_outputs([out], overwrite)
-    model, meta = load_model_for(checkpoint, "audio" if audio else "dna")
+    model, meta = load_model_for(checkpoint, inputs.modality)
     levels = hidden_levels(num_stages(model))
     if level not in levels:
         raise UsageError(f"--level {level!r} does not exist in this model; choose one of {', '.join(levels)}")
     if pooling in ("chunks", "grid") and num_stages(model) == 0:
         raise UsageError(f"--pooling {pooling} needs an H-Net (an isotropic model has no chunks)")
-    items = read_items(meta, fasta, regions, bed, audio)
+    items = read_items(meta, inputs)
 
     bar = ProgressBar("embed", log) if log is not None else None
     rows = list(embed_sequences(model, [it.data for it in items], level, pooling, per_window,
@@ -134,21 +137,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="bytes per model call")
     p.add_argument("--stride", type=int, default=DEFAULT_STRIDE, help="step between model calls")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    add_run_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     if args.batch_size < 1:
         raise UsageError("--batch-size must be >= 1")
-    embed_job(args.checkpoint, args.out, fasta=args.fasta, regions=args.region, bed=args.bed,
-              audio=args.audio or (), level=args.level, pooling=args.pooling, per_window=args.per_window,
+    embed_job(args.checkpoint, args.out, InputSpec.from_args(args), level=args.level, pooling=args.pooling,
+              per_window=args.per_window,
               window=args.window, stride=args.stride, batch_size=args.batch_size, overwrite=args.overwrite,
               log=None if args.quiet else sys.stderr)
     return 0

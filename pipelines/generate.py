@@ -25,6 +25,7 @@ from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file, write_wav
 from modalities.dna import fasta_lines, read_sequence, write_fasta
 from modalities.iupac import LETTERS
 from pipelines.errors import InputError, UsageError
+from pipelines.inputs import apply_threads
 from pipelines.output_paths import check_output_file, reporting_write_errors
 
 DNA_ALPHABET = "ACGTN"
@@ -266,10 +267,7 @@ def _run(args: argparse.Namespace) -> int:
                                   max_new_bytes=args.max_new_bytes)
     except (ValueError, UnicodeEncodeError) as exc:
         raise UsageError(str(exc)) from None
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     if args.stream and args.out is None:
         raise UsageError("--stream needs --out (stdout carries the streamed bytes)")
     generate_job(

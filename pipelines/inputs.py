@@ -14,12 +14,14 @@ map a position of its bytes back to the file's coordinates:
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from modalities.audio import encode_file
 from modalities.dna import read_fasta, read_sequence
@@ -103,15 +105,31 @@ def load_model_for(checkpoint: str | os.PathLike[str], wanted: str) -> tuple[obj
     return model, meta
 
 
-def read_items(
-    meta: dict,
-    fasta: str | None = None,
-    regions: Sequence[str] = (),
-    bed: str | None = None,
-    audio: Sequence[str] = (),
-) -> list[Item]:
+@dataclass(frozen=True)
+class InputSpec:
+    """What an analysis job reads: --fasta FILE (every record, or the --region/--bed ones) or
+    --audio FILES; `read_items` checks that exactly one is given."""
+
+    fasta: str | None = None
+    regions: Sequence[str] = ()
+    bed: str | None = None
+    audio: Sequence[str] = ()
+
+    @property
+    def modality(self) -> str:
+        return "audio" if self.audio else "dna"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> InputSpec:
+        """From the jobs' --fasta, --region, --bed and --audio."""
+        return cls(args.fasta, args.region, args.bed, args.audio or ())
+
+
+def read_items(meta: dict, spec: InputSpec) -> list[Item]:
     """The job's input as Items, in the checkpoint's byte convention (soft-masking, sample rate)."""
     from modalities.audio import DEFAULT_SAMPLE_RATE
+
+    fasta, regions, bed, audio = spec.fasta, spec.regions, spec.bed, spec.audio
 
     if (fasta is None) == (not audio):
         raise UsageError("give exactly one of --fasta FILE or --audio FILES")
@@ -134,3 +152,20 @@ def check_outputs(paths: Sequence[str | os.PathLike[str] | None], overwrite: boo
             raise UsageError(f"{p}: exists; pass --overwrite to replace it")
         if not p.parent.is_dir():
             raise UsageError(f"{p}: directory {p.parent} does not exist")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """--threads, --overwrite and --quiet, the same in every analysis job (read with `apply_threads`,
+    `check_outputs` and the job's log)."""
+    p.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+
+
+def apply_threads(threads: int | None) -> None:
+    """Set torch's CPU threads from --threads; None keeps torch's default."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise UsageError("--threads must be >= 1")
+    torch.set_num_threads(threads)

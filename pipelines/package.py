@@ -48,6 +48,7 @@ from hnet_bio.shipped import CARD_FILE
 from pipelines import model_measures as mm
 from pipelines.errors import UsageError
 from pipelines.evaluate import training_units
+from pipelines.inputs import apply_threads
 from pipelines.model_card import render_card
 from pipelines.training import run_dir as rd
 from pipelines.training.metrics import read_metrics
@@ -389,10 +390,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--eval-windows and --batch-size must be >= 1, --absent-windows >= 0")
     if not 0 <= args.max_order <= 32:
         raise UsageError("--max-order must be in 0..32")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     argv = sys.argv[1:]
     command = None
     if "package" in argv:  # the card records the exact command that made it

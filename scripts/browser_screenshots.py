@@ -10,12 +10,14 @@ Needs Playwright and Debian's chromium (/usr/bin/chromium). Writes docs/img/brow
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,22 @@ def serve(args: list[str]) -> tuple[subprocess.Popen, int]:
         except OSError:
             time.sleep(0.5)
     raise TimeoutError("server did not start")
+
+
+@contextlib.contextmanager
+def opened(browser, args: list[str], height: int, ready: str) -> Iterator:
+    """A page of a fresh `hnet-bio browse` server (``args``), loaded until ``ready`` shows and the
+    first script run has finished; the server is stopped on leaving."""
+    proc, port = serve(args)
+    try:
+        page = browser.new_page(viewport={"width": 1500, "height": height})
+        page.goto(f"http://127.0.0.1:{port}", timeout=600_000)
+        page.wait_for_selector(ready, timeout=600_000)
+        settle(page)
+        yield page
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
 
 
 def settle(page, timeout: float = 600_000) -> float:
@@ -80,13 +98,8 @@ def main() -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         # 1. DNA on an annotated genome: tracks, sequence, statistics, metaplot
-        proc, port = serve(["--checkpoint", args.dna_checkpoint, "--data", args.genbank,
-                            "--region", args.region])
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 2300})
-            page.goto(f"http://127.0.0.1:{port}", timeout=600_000)
-            page.wait_for_selector(".hnet-seq", timeout=600_000)
-            settle(page)
+        dna = ["--checkpoint", args.dna_checkpoint, "--data", args.genbank, "--region", args.region]
+        with opened(browser, dna, 2300, ".hnet-seq") as page:
             plots(page, 3)
             page.screenshot(path=str(out / "browser-dna.png"))
             page.get_by_text("whole input", exact=True).click()
@@ -108,37 +121,19 @@ def main() -> None:
             warm = settle(page)
             print(f"10 kb DNA window: {cold:.1f} s first render (model run), {warm:.1f} s from the cache",
                   flush=True)
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait()
         # 2. no arguments: the shipped DNA model on the embedded genome
-        proc, port = serve([])
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1300})
-            page.goto(f"http://127.0.0.1:{port}", timeout=600_000)
-            page.wait_for_selector(".hnet-seq", timeout=600_000)
-            settle(page)
+        with opened(browser, [], 1300, ".hnet-seq") as page:
             plots(page, 2)
             page.screenshot(path=str(out / "browser-default.png"))
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait()
         # 3. audio
-        proc, port = serve(["--checkpoint", args.audio_checkpoint, "--data", args.wav])
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1700})
-            page.goto(f"http://127.0.0.1:{port}", timeout=600_000)
-            page.wait_for_selector('[data-testid="stAudio"]', timeout=600_000)
-            settle(page)
+        audio = ["--checkpoint", args.audio_checkpoint, "--data", args.wav]
+        with opened(browser, audio, 1700, '[data-testid="stAudio"]') as page:
             set_number(page, window_label, 4000)
             settle(page)
             page.get_by_role("button", name="next ▶").click()
             settle(page)
             plots(page, 2)
             page.screenshot(path=str(out / "browser-audio.png"))
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait()
         browser.close()
 
 

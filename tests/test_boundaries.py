@@ -17,7 +17,7 @@ from pipelines.analysis import Analysis, analyze
 from pipelines.boundaries import bed_text, boundaries_job
 from pipelines.boundary_stats import GRID, MODEL, RANDOM, annotation_stats
 from pipelines.cli import main
-from pipelines.inputs import Item
+from pipelines.inputs import InputSpec, Item
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DATA = Path(__file__).resolve().parent / "data"
@@ -71,42 +71,12 @@ def test_region_keeps_genome_coordinates_and_reverse_strand_maps_back(ckpt: dict
 
     model, _ = load_pretrained(ckpt["dna"])
     out_f, out_r = tmp_path / "f.bed", tmp_path / "r.bed"
-    assert (
-        main(
-            [
-                "boundaries",
-                "--checkpoint",
-                str(ckpt["dna"]),
-                "--fasta",
-                str(ECOLI),
-                "--region",
-                "ecoli_MG1655:101-400",
-                "--out",
-                str(out_f),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "boundaries",
-                "--checkpoint",
-                str(ckpt["dna"]),
-                "--fasta",
-                str(ECOLI),
-                "--region",
-                "ecoli_MG1655:101-400:-",
-                "--out",
-                str(out_r),
-                "--probs",
-                str(tmp_path / "r.bedgraph"),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    def region_bed(region: str, out: Path, *extra: str) -> int:
+        return main(["boundaries", "--checkpoint", str(ckpt["dna"]), "--fasta", str(ECOLI),
+                     "--region", region, "--out", str(out), *extra, "--quiet"])
+
+    assert region_bed("ecoli_MG1655:101-400", out_f) == 0
+    assert region_bed("ecoli_MG1655:101-400:-", out_r, "--probs", str(tmp_path / "r.bedgraph")) == 0
     fwd = _read_bed(out_f)
     assert fwd[0][:3] == ("ecoli_MG1655", 100, fwd[1][1]) and fwd[-1][2] == 400
     assert all(a[2] == b[1] for a, b in itertools.pairwise(fwd))  # chunks tile the region
@@ -180,7 +150,7 @@ def test_annotation_stats_are_exact_on_constructed_segmentations() -> None:
 def test_own_genbank_annotations_and_outputs(ckpt: dict, tmp_path: Path) -> None:
     out = tmp_path / "l.bed"
     res = boundaries_job(
-        ckpt["dna"], out, fasta=str(GBK), own_annotations=True, random_init_control=True, flank=50
+        ckpt["dna"], out, InputSpec(fasta=str(GBK)), own_annotations=True, random_init_control=True, flank=50
     )
     names = [p.name for p in res.outputs]
     assert names == ["l.bed", "l.cds.json", "l.cds.md", "l.metaplot.png"]

@@ -218,7 +218,7 @@ def test_export_buttons_and_files(ckpt: dict, monkeypatch: pytest.MonkeyPatch, t
     from app.dna_view import page_item
     from app.inputs import Page, Source
     from pipelines.boundaries import boundaries_job
-    from pipelines.inputs import dna_items
+    from pipelines.inputs import InputSpec, dna_items
 
     at = start(monkeypatch, ckpt["dna"], ECOLI, window=1000)
     ok(at)
@@ -234,7 +234,8 @@ def test_export_buttons_and_files(ckpt: dict, monkeypatch: pytest.MonkeyPatch, t
     item = dna_items(ECOLI)[0]
     source = Source("dna", item, "test-ecoli")
     whole = page_analysis(loaded, item.data, source.key, 0, WHOLE)
-    boundaries_job(ckpt["dna"], tmp_path / "ref.bed", fasta=str(ECOLI), probs=tmp_path / "ref.bedgraph")
+    boundaries_job(ckpt["dna"], tmp_path / "ref.bed", InputSpec(fasta=str(ECOLI)),
+                   probs=tmp_path / "ref.bedgraph")
     assert export_text("BED", item, whole)[1] == (tmp_path / "ref.bed").read_text()
     assert export_text("bedGraph", item, whole)[1] == (tmp_path / "ref.bedgraph").read_text()
     # on screen: genome coordinates of the page, chunk starts where a direct forward of page cuts

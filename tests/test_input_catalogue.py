@@ -112,6 +112,11 @@ def gen(ck: str, *extra: str) -> list[str]:
     return ["generate", "--checkpoint", f"{{{ck}}}", "--max-new-bytes", "4", "--quiet", *extra]
 
 
+def prompt_region(id: str, region: str, says: str) -> Case:
+    """`generate --prompt-fasta` with a region of a 200-base one-record FASTA."""
+    return Case(id, {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{{d}}/x.fa:{region}"), says)
+
+
 def bed(text: str) -> Case:
     from modalities.regions import read_bed
 
@@ -178,18 +183,12 @@ BAD: list[Case] = [
     _with(bed("chr1\t0\t5\tx\t0\tup\n"), "bed-bad-strand", r"strand must be"),
     _with(bed("# only a comment\ntrack name=x\n"), "bed-no-intervals", r"no intervals"),
     # Regions (generate --prompt-fasta FILE:REGION)
-    C("region-negative-start", {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{D}/x.fa:g:-5-10"),
-      r"cannot parse region 'g:-5-10'"),
-    C("region-letters", {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{D}/x.fa:g:abc-def"),
-      r"cannot parse region 'g:abc-def'"),
-    C("region-unknown-record", {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{D}/x.fa:chr9:1-10"),
-      r"unknown record name 'chr9' \(records: g\)"),
-    C("region-past-end", {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{D}/x.fa:g:150-900"),
-      r"lies past the end of record 'g' \(length 200\)"),
-    C("region-end-before-start", {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{D}/x.fa:g:50-10"),
-      r"end 10 is before start 50"),
-    C("region-zero-start", {"x.fa": genome(200)}, gen("dna", "--prompt-fasta", f"{D}/x.fa:g:0-10"),
-      r"start must be >= 1"),
+    prompt_region("region-negative-start", "g:-5-10", r"cannot parse region 'g:-5-10'"),
+    prompt_region("region-letters", "g:abc-def", r"cannot parse region 'g:abc-def'"),
+    prompt_region("region-unknown-record", "chr9:1-10", r"unknown record name 'chr9' \(records: g\)"),
+    prompt_region("region-past-end", "g:150-900", r"lies past the end of record 'g' \(length 200\)"),
+    prompt_region("region-end-before-start", "g:50-10", r"end 10 is before start 50"),
+    prompt_region("region-zero-start", "g:0-10", r"start must be >= 1"),
     C("prompt-record-of-length-0", {"x.fa": b">empty\n>full\nACGT\n"},
       gen("dna", "--prompt-fasta", f"{D}/x.fa:empty"), r"record 'empty' is empty \(0 bases\)"),
     C("prompt-only-record-empty", {"x.fa": b">nothing_here\n"}, gen("dna", "--prompt-fasta", f"{D}/x.fa"),

@@ -88,28 +88,25 @@ class Mamba2(nn.Module):
         ssm_state: torch.Tensor | None = None,
         return_state: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, MambaState]:
-        """u (B, L, D) -> (B, L, D); see `mix`. With `recompute` set, a training forward saves only
-        u (and mask) for backward and runs `mix` again there."""
-        plain = not return_state and conv_state is None and ssm_state is None
-        if self.recompute and plain and torch.is_grad_enabled():
-            return checkpoint(self.mix, u, mask, use_reentrant=False)
-        return self.mix(u, mask, conv_state, ssm_state, return_state)
-
-    def mix(
-        self,
-        u: torch.Tensor,
-        mask: torch.Tensor | None = None,
-        conv_state: torch.Tensor | None = None,
-        ssm_state: torch.Tensor | None = None,
-        return_state: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, MambaState]:
         """u (B, L, D) -> (B, L, D).
 
         mask (B, L) marks valid positions of right-padded rows: dt is zeroed after them, so the final
         SSM state equals the state at each row's last valid byte (outputs at valid positions do not
         depend on the padding anyway, the layer being causal). conv_state (B, conv_dim, d_conv-1) and
         ssm_state (B, H, P, N) continue from a cache; return_state also returns the new `MambaState`.
+        With `recompute` set, a training forward saves only u (and mask) for backward and runs `mix`
+        again there.
         """
+        plain = not return_state and conv_state is None and ssm_state is None
+        if self.recompute and plain and torch.is_grad_enabled():
+            return checkpoint(self.mix, u, mask, None, None, False, use_reentrant=False)
+        return self.mix(u, mask, conv_state, ssm_state, return_state)
+
+    def mix(
+        self, u: torch.Tensor, mask: torch.Tensor | None, conv_state: torch.Tensor | None,
+        ssm_state: torch.Tensor | None, return_state: bool,
+    ) -> torch.Tensor | tuple[torch.Tensor, MambaState]:
+        """The mixer itself, arguments as in `forward` (which adds the recompute path)."""
         bsz, seqlen, _ = u.shape
         z, xbc, dt = self.split_projection(self.in_proj(u))  # xbc (B, L, conv_dim)
         if conv_state is None:

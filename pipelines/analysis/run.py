@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import numpy as np
 import torch
@@ -22,6 +23,16 @@ from pipelines.analysis.windows import DEFAULT_STRIDE, DEFAULT_WINDOW, Window, c
 ByteSequence = bytes | bytearray | memoryview | str | np.ndarray
 Progress = Callable[[int, int], None]  # (bytes reported so far, total bytes)
 DEFAULT_BATCH = 8
+
+
+class AnalysisOptions(TypedDict, total=False):
+    """The keyword options of `iter_pieces` (defaults there), which `analyze_many` and `analyze` pass on."""
+
+    window: int
+    stride: int
+    batch_size: int
+    hidden: Iterable[str]
+    progress: Progress | None
 
 
 @dataclass
@@ -178,21 +189,14 @@ def _report(w: Window, raw: _WindowOutput, counts: np.ndarray, levels: list[str]
 
 
 def analyze_many(
-    model: HNetLM | IsotropicLM,
-    sequences: Sequence[ByteSequence],
-    *,
-    window: int = DEFAULT_WINDOW,
-    stride: int = DEFAULT_STRIDE,
-    batch_size: int = DEFAULT_BATCH,
-    hidden: Iterable[str] = (),
-    progress: Progress | None = None,
+    model: HNetLM | IsotropicLM, sequences: Sequence[ByteSequence], **options: Unpack[AnalysisOptions]
 ) -> Iterator[Analysis]:
     """One `Analysis` per sequence, in order, each yielded as soon as its last window is done."""
-    levels = _check_levels(model, hidden)
+    levels = _check_levels(model, options.get("hidden", ()))
+    window, stride = options.get("window", DEFAULT_WINDOW), options.get("stride", DEFAULT_STRIDE)
     ratios = model.config.target_ratios() if isinstance(model, HNetLM) else []
     current: list[Piece] = []
-    for piece in iter_pieces(model, sequences, window=window, stride=stride, batch_size=batch_size,
-                             hidden=levels, progress=progress):
+    for piece in iter_pieces(model, sequences, **{**options, "hidden": levels}):
         if current and piece.seq != current[0].seq:
             yield _assemble(current, levels, ratios, window, stride)
             current = []
@@ -218,14 +222,7 @@ def _assemble(
 
 
 def analyze(
-    model: HNetLM | IsotropicLM,
-    sequence: ByteSequence,
-    *,
-    window: int = DEFAULT_WINDOW,
-    stride: int = DEFAULT_STRIDE,
-    batch_size: int = DEFAULT_BATCH,
-    hidden: Iterable[str] = (),
-    progress: Progress | None = None,
+    model: HNetLM | IsotropicLM, sequence: ByteSequence, **options: Unpack[AnalysisOptions]
 ) -> Analysis:
     """Boundaries (and optionally hidden states) of one sequence of any length; see `Analysis`.
 
@@ -235,6 +232,5 @@ def analyze(
     ("stage0", ..., "inner", "decoder"; see result.hidden_levels). progress(done, total): called
     after each window with bytes reported so far (see progress.ProgressBar for a stderr bar).
     """
-    (result,) = analyze_many(model, [sequence], window=window, stride=stride, batch_size=batch_size,
-                             hidden=hidden, progress=progress)
+    (result,) = analyze_many(model, [sequence], **options)
     return result

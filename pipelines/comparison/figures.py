@@ -35,6 +35,16 @@ def figure(name: str, res: dict[str, Any]) -> bytes | None:
     return buf.getvalue()
 
 
+def _label_log_x(ax: Any, xlabel: str, ylabel: str, title: str, legend: bool, title_size: int = 10) -> None:
+    """The frame of the training-bytes panels: log x axis, labels, title, and a legend when asked."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=title_size)
+    if legend:
+        ax.legend(fontsize=7)
+
+
 def _plot_curves(ax: Any, res: dict[str, Any]) -> bool:
     any_curve = False
     for a in res["recipe"]["arms"]:
@@ -68,11 +78,8 @@ def _plot_curves(ax: Any, res: dict[str, Any]) -> bool:
             )
         ax.axhline(h["zstd"], color="grey", ls="-.", lw=1, label="zstd -19")
         ax.axhline(h["xz"], color="grey", ls=":", lw=1, label="xz -9e")
-    ax.set_xscale("log")
-    ax.set_xlabel("training bytes seen")
-    ax.set_ylabel("held-out bits per byte")
-    ax.set_title("Held-out bits/byte against training bytes", fontsize=10)
-    ax.legend(fontsize=7)
+    _label_log_x(ax, "training bytes seen", "held-out bits per byte",
+                 "Held-out bits/byte against training bytes", legend=True)
     return any_curve
 
 
@@ -114,12 +121,8 @@ def _plot_chunks(ax: Any, res: dict[str, Any]) -> bool:
                     label=f"{a['name']} seed {seed} stage {s}",
                 )
                 drawn = True
-    ax.set_xscale("log")
-    ax.set_xlabel("training bytes seen")
-    ax.set_ylabel("positions per chunk (held-out)")
-    ax.set_title("H-Net compression per stage", fontsize=10)
-    if drawn:
-        ax.legend(fontsize=7)
+    _label_log_x(ax, "training bytes seen", "positions per chunk (held-out)", "H-Net compression per stage",
+                 legend=drawn)
     return drawn
 
 
@@ -157,10 +160,7 @@ def _plot_multiplier(ax: Any, res: dict[str, Any]) -> bool:
                 ax.scatter(*zip(*low), marker="^", s=30, color="k", zorder=3)
             drawn = True
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("H-Net training bytes")
-    ax.set_ylabel("baseline bytes needed / H-Net bytes")
-    ax.set_title("Data-efficiency multiplier (triangles: lower bounds, baseline never got there)", fontsize=9)
-    if drawn:
-        ax.legend(fontsize=7)
+    _label_log_x(ax, "H-Net training bytes", "baseline bytes needed / H-Net bytes",
+                 "Data-efficiency multiplier (triangles: lower bounds, baseline never got there)",
+                 legend=drawn, title_size=9)
     return drawn
