@@ -4,9 +4,7 @@ The browser and `hnet-bio browse` take one string. It is, in this order: an exis
 checkpoint directory, or a run directory whose newest checkpoint is taken), the name of a run under
 ``runs/`` (``runs/NAME/checkpoints/<newest>``), or anything else, handed to
 `hnet_bio.checkpoint.load_pretrained` unchanged so that shipped model names resolve there (one
-place decides what a shipped name means). Until the shipped-model registry exists in
-`hnet_bio`, a default name that does not resolve falls back to the newest checkpoint of the run
-that produces it (``runs/ship-NAME``).
+place, `hnet_bio.shipped`, decides what a shipped name means).
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import os
 from pathlib import Path
 
 from hnet_bio.checkpoint import CONFIG_FILE, WEIGHTS_FILE
+from hnet_bio.shipped import shipped_models
 
 DEFAULT_DNA_CHECKPOINT = "dna-bacteria-small"
 DEFAULT_AUDIO_CHECKPOINT = "audio-speech-small"
@@ -37,17 +36,6 @@ def newest_checkpoint(run_dir: Path) -> Path | None:
     return best if is_checkpoint_dir(best) else None
 
 
-def shipped_names() -> list[str]:
-    """Names of the shipped models, once `load_pretrained` resolves them (an empty list before that)."""
-    from hnet_bio import checkpoint
-
-    if not hasattr(checkpoint, "resolve_checkpoint"):  # this tree's loader predates shipped names
-        return []
-    from hnet_bio.shipped import shipped_models  # type: ignore[import-not-found]
-
-    return list(shipped_models())
-
-
 def run_names(runs_dir: Path = RUNS_DIR) -> list[str]:
     """Runs under ``runs_dir`` that hold at least one checkpoint, sorted."""
     if not runs_dir.is_dir():
@@ -57,7 +45,7 @@ def run_names(runs_dir: Path = RUNS_DIR) -> list[str]:
 
 def checkpoint_choices(runs_dir: Path = RUNS_DIR) -> list[str]:
     """What a picker lists: shipped names, then ``runs/NAME`` for each run with a checkpoint."""
-    return shipped_names() + [str(runs_dir / n) for n in run_names(runs_dir)]
+    return shipped_models() + [str(runs_dir / n) for n in run_names(runs_dir)]
 
 
 def resolve(spec: str | os.PathLike[str], runs_dir: Path = RUNS_DIR) -> str:
@@ -73,8 +61,4 @@ def resolve(spec: str | os.PathLike[str], runs_dir: Path = RUNS_DIR) -> str:
     run = runs_dir / text
     if text and run.is_dir() and (newest := newest_checkpoint(run)) is not None:
         return str(newest)
-    if text and text not in shipped_names():
-        fallback = runs_dir / f"ship-{text}"
-        if (newest := newest_checkpoint(fallback)) is not None:
-            return str(newest)
     return text

@@ -29,13 +29,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_resolve_runs_paths_and_fallback(runs: Path) -> None:
+def test_resolve_runs_and_paths(runs: Path) -> None:
     newest = str(runs / "exp" / "checkpoints" / "step-00000200")
     assert resolve("exp", runs) == newest  # a run by name: its newest step
     assert resolve(str(runs / "exp"), runs) == newest  # a run directory by path
     direct = runs / "exp" / "checkpoints" / "step-00000010"
     assert resolve(str(direct), runs) == str(direct)  # a checkpoint path as is
-    assert resolve("mini", runs) == str(runs / "ship-mini" / "checkpoints" / "step-00000005")
+    assert resolve("ship-mini", runs) == str(runs / "ship-mini" / "checkpoints" / "step-00000005")
     assert resolve("nothing-here", runs) == "nothing-here"  # left to load_pretrained to judge
     assert checkpoint_choices(runs)[-2:] == [str(runs / "exp"), str(runs / "ship-mini")]
 

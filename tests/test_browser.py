@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
 from hnet_bio.checkpoint import save_pretrained

@@ -63,7 +63,7 @@ def _recipe(tmp: Path, **changes: object) -> Path:
 
 
 class Interrupt(Exception):
-    pass
+    """Raised by the test's step hook to stop a compare run mid-arm, like a kill."""
 
 
 def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 from sklearn.base import clone
@@ -120,7 +121,6 @@ def test_embed_cli_npz_with_regions_and_windows(ckpt: dict, tmp_path: Path) -> N
 
 
 def test_embed_parquet_has_the_same_vectors(ckpt: dict, tmp_path: Path) -> None:
-    pq = pytest.importorskip("pyarrow.parquet")
     fa = str(DATA / "ecoli_MG1655_20kb.fa")
     args = ["embed", "--checkpoint", str(ckpt["dna"]), "--fasta", fa, "--region", "ecoli_MG1655:1-200",
             "--region", "ecoli_MG1655:301-450", "--pooling", "max", "--quiet", "--out"]

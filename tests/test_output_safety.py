@@ -173,7 +173,7 @@ def test_disk_full_in_metrics_and_generate_output(tmp_path: Path, dna_checkpoint
             raise ENOSPC
 
         def close(self) -> None:
-            pass
+            """Closing a full file succeeds; only writes fail."""
 
     logger = MetricsLogger(tmp_path / "metrics.jsonl")
     logger._fh.close()  # type: ignore[union-attr]

@@ -95,7 +95,6 @@ def test_package_writes_a_measured_model(run: Path, tmp_path: Path) -> None:
 
 
 def test_anchors_are_measured_on_the_same_bytes(run: Path, tmp_path: Path) -> None:
-    pytest.importorskip("pipelines.anchors", reason="pipelines/anchors.py (the compare work) is not merged")
     res = package_model(run, "tiny-sample", out_dir=tmp_path / "m", recipe=RECIPE, eval_windows=4,
                         absent_windows=0, max_order=2, slice_out=tmp_path / "s.json")
     anchors = res.metadata["evaluation"]["held_out"]["anchors"]
