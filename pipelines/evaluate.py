@@ -86,7 +86,6 @@ def held_out_windows(data: str | list[str], seq_len: int, split: str = "eval",
     record); the windows then tile just those regions and ``split`` is ignored.
     """
     from modalities.corpora import open_corpus
-    from modalities.datasets import EvalWindows
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -113,11 +112,20 @@ def held_out_windows(data: str | list[str], seq_len: int, split: str = "eval",
         source = open_corpus(_corpus_spec(data), split=split, data_dir=data_dir,
                              eval_fraction=eval_fraction, seed=seed)
         modality = source.modality
-    windows = EvalWindows(source, length=seq_len + 1, max_windows=max_windows)  # type: ignore[arg-type]
-    if len(windows) == 0:
+    windows = corpus_windows(source, seq_len, max_windows)
+    if not windows:
         raise UsageError(f"{data}: no window of {seq_len + 1} bytes in the {split} split; "
                          "use --split all, a shorter --seq-len or longer data")
-    return [windows[i] for i in range(len(windows))], modality
+    return windows, modality
+
+
+def corpus_windows(source: Any, seq_len: int, max_windows: int | None = None) -> list[torch.Tensor]:
+    """The fixed evaluation windows ((seq_len + 1,) uint8 each) of a corpus split, as pretraining
+    evaluates them (`modalities.datasets.EvalWindows`); empty when no window fits."""
+    from modalities.datasets import EvalWindows
+
+    windows = EvalWindows(source, length=seq_len + 1, max_windows=max_windows)
+    return [windows[i] for i in range(len(windows))]
 
 
 def anchor_numbers(train_units: list[np.ndarray], windows: list[torch.Tensor] | list[np.ndarray],

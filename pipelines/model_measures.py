@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from pipelines.errors import UsageError
+from pipelines.evaluate import anchor_numbers, corpus_windows
 
 SLICE_WINDOWS = 4  # windows per slice file: 8,192 predicted bytes per model, a few seconds on a CPU core
 
@@ -63,12 +64,10 @@ def measure(model: torch.nn.Module, windows: Sequence[torch.Tensor], batch_size:
 
 
 def _windows_of(corpus: Any, seq_len: int, max_windows: int | None) -> list[torch.Tensor]:
-    from modalities.datasets import EvalWindows
-
-    ew = EvalWindows(corpus, length=seq_len + 1, max_windows=max_windows)
-    if len(ew) == 0:
+    windows = corpus_windows(corpus, seq_len, max_windows)
+    if not windows:
         raise UsageError(f"{corpus.spec}: no window of {seq_len + 1} bytes in its {corpus.split} split")
-    return [ew[i] for i in range(len(ew))]
+    return windows
 
 
 def held_out_windows(corpus: str, seq_len: int, max_windows: int | None, eval_fraction: float = 0.05,
@@ -139,9 +138,8 @@ def classical_anchors(train_units: Sequence[np.ndarray], windows: Sequence[torch
 
     The one place packaging calls `pipelines.anchors` (the compare work): point it elsewhere here.
     """
-    compressed_bpb, markov_bpb = anchor_functions()
-    arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
-    markov = markov_bpb(list(train_units), arrays, max_order).to_json()
-    comp = compressed_bpb(arrays)
+    anchor_functions()  # one clear line if pipelines.anchors or zstandard is missing
+    found = anchor_numbers(list(train_units), list(windows), max_order)  # what `hnet-bio evaluate` reports
+    markov = found["markov"]
     return {"markov_best_order": markov["best_order"], "markov": markov["best_bpb"],
-            "markov_by_order": markov["bpb_by_order"], "xz": comp["xz"], "zstd": comp["zstd"]}
+            "markov_by_order": markov["bpb_by_order"], "xz": found["xz"], "zstd": found["zstd"]}
