@@ -22,8 +22,8 @@ import torch
 from hnet_bio.checkpoint import checkpoint_modality, load_pretrained
 from hnet_bio.lm import HNetLM
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, Analysis, analyze
-from pipelines.checkpoint_choices import resolve
 from pipelines.errors import CheckpointError, UsageError
+from pipelines.runs.resolve import resolve_checkpoint
 
 CONTEXT = DEFAULT_WINDOW - DEFAULT_STRIDE
 SINGLE_CALL = 24_576
@@ -47,10 +47,10 @@ def _load(resolved: str, stamp: float) -> tuple[torch.nn.Module, dict]:
 
 
 def load_checkpoint(spec: str) -> Loaded:
-    """The checkpoint the user named (shipped name, runs/NAME or path), loaded once per server."""
+    """The checkpoint the user named (`pipelines.runs.resolve`), loaded once per server."""
     if not spec:
-        raise UsageError("give a checkpoint (a shipped model name, runs/NAME or a checkpoint directory)")
-    resolved = resolve(spec)
+        raise UsageError("give a checkpoint (a shipped model name, a run or a checkpoint directory)")
+    resolved = str(resolve_checkpoint(spec).path)
     weights = Path(resolved) / "model.safetensors"
     stamp = weights.stat().st_mtime if weights.exists() else 0.0
     model, meta = _load(resolved, stamp)

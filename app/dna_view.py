@@ -3,7 +3,7 @@ annotated CDS/genes on one shared axis (genome coordinates, 1-based), then per s
 lengths against the target and the boundary rate around CDS starts and stops.
 
 Every number comes from the `Analysis` of the page (pipelines.analysis) and from
-pipelines.boundaries.summarize / pipelines.boundary_stats.annotation_stats.
+pipelines.boundaries.summarize / pipelines.analysis.boundary_stats.annotation_stats.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from plotly.subplots import make_subplots
 from app.inputs import Page, Source
 from modalities.annotations import Feature
 from pipelines.analysis import Analysis
+from pipelines.analysis.boundary_stats import MODEL, annotation_stats
 from pipelines.boundaries import summarize
-from pipelines.boundary_stats import MODEL, annotation_stats
 from pipelines.inputs import Item
 
 BASE_CODES = {ord("A"): 0, ord("C"): 1, ord("G"): 2, ord("T"): 3}

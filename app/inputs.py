@@ -23,9 +23,9 @@ from modalities.audio import AUDIO_SUFFIXES, DEFAULT_SAMPLE_RATE
 from modalities.errors import FastaFormatError, MissingInputError
 from modalities.iupac import LETTERS
 from modalities.seqio import check_file, sequence_format
-from pipelines.checkpoint_choices import DEFAULT_DNA_CHECKPOINT, checkpoint_choices
 from pipelines.errors import UsageError
 from pipelines.inputs import Item, audio_items, dna_items
+from pipelines.runs.resolve import DEFAULT_DNA_CHECKPOINT, checkpoint_choices
 
 EMBEDDED = "dna-sample"
 MODES = ("file path", "upload", "typed bases")

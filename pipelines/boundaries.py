@@ -11,7 +11,7 @@ only at the bases it sees: chunk starts of stage s - 1).
 Audio -> CSV ``file,stage,start_s,end_s,probability`` (seconds at the checkpoint's sample rate);
 ``--probs FILE.csv`` gives ``file,stage,time_s,probability`` per sample.
 ``--annotations FILE`` (GFF3, GenBank/EMBL or BED; no FILE: the input's own GenBank/GFF3
-features) adds CDS statistics next to fixed-grid and random controls (pipelines/boundary_stats.py):
+features) adds CDS statistics next to fixed-grid and random controls (pipelines/analysis/boundary_stats.py):
 JSON, a Markdown table and a metaplot PNG beside --out. All outputs are written after the analysis
 finishes, each atomically.
 """
@@ -36,7 +36,7 @@ from hnet_bio.lm import HNetLM, build_model
 from modalities.annotations import Feature, read_annotations
 from modalities.regions import read_bed
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, Analysis, ProgressBar, analyze_many
-from pipelines.boundary_stats import MODEL, annotation_stats, markdown_table, plot_metaplot
+from pipelines.analysis.boundary_stats import MODEL, annotation_stats, markdown_table, plot_metaplot
 from pipelines.errors import UsageError
 from pipelines.inputs import (
     InputSpec,

@@ -2,7 +2,7 @@
 
 With no arguments it opens the shipped DNA model on the embedded genome (``dna-sample``, H. pylori
 G27) at a gene-rich stretch; ``--checkpoint`` takes a shipped model name, a run under ``runs/``
-or a path (see pipelines/checkpoint_choices.py), ``--data`` a FASTA/GenBank/GFF3/audio file or
+or a path (see pipelines/runs/resolve.py), ``--data`` a FASTA/GenBank/GFF3/audio file or
 ``dna-sample``. The server listens on 127.0.0.1 unless ``--host`` says otherwise: the page runs
 models on files of this machine, so it is not offered to the network by default.
 """
@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.checkpoint_choices import DEFAULT_DNA_CHECKPOINT
 from pipelines.errors import UsageError
+from pipelines.runs.resolve import DEFAULT_DNA_CHECKPOINT
 
 EMBEDDED = "dna-sample"
 # The 10 kb of dna-sample most covered by long ORFs (ATG..stop >= 300 nt, six frames: 99.9%;

@@ -4,8 +4,8 @@
         --out results.json            (also writes results.md)
     hnet-bio classify --labels FILE.tsv (--fasta FILE | audio paths in the TSV) --checkpoint DIR --out r.json
 
-Rows of the table (each the same probe, pipelines/probe.py):
-- the checkpoint's embeddings (``--level``, ``--pooling``; pipelines/embedding.py);
+Rows of the table (each the same probe, pipelines/features/probe.py):
+- the checkpoint's embeddings (``--level``, ``--pooling``; pipelines/features/embedding.py);
 - for an H-Net, stage-0 states averaged over its learned chunks vs over a fixed grid with the
   same number of chunks (do the learned cut points matter?);
 - the same architecture with random weights (``--no-random-init`` drops it): what the probe gets
@@ -34,13 +34,13 @@ from hnet_bio.atomic import atomic_write_text
 from hnet_bio.checkpoint import checkpoint_modality, load_pretrained, read_metadata
 from hnet_bio.lm import build_model
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, analyze_many, hidden_levels, num_stages
-from pipelines.baseline_features import gc_content, kmer_frequencies, logmel_stats
-from pipelines.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, pool
 from pipelines.errors import UsageError
+from pipelines.features.baselines import gc_content, kmer_frequencies, logmel_stats
+from pipelines.features.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, pool
+from pipelines.features.labels import read_labels
+from pipelines.features.probe import BOOTSTRAP, fit_and_score, folds_for, probe
+from pipelines.features.tasks import TASKS, builtin_task
 from pipelines.inputs import add_run_options, apply_threads, check_outputs
-from pipelines.labels import read_labels
-from pipelines.probe import BOOTSTRAP, fit_and_score, folds_for, probe
-from pipelines.tasks import TASKS, builtin_task
 
 KMER_MAX = 6
 

@@ -220,7 +220,7 @@ def _train_arm(
 ) -> None:
     """Resume or start one arm's ordinary pretraining run; stop the comparison if it was stopped."""
     from pipelines.pretrain import pretrain
-    from pipelines.training import run_dir as rd
+    from pipelines.runs import run_dir as rd
 
     if _read_summary(run).get("completed"):  # finished by another process meanwhile
         return

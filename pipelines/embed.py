@@ -3,7 +3,7 @@
     hnet-bio embed --checkpoint DIR (--fasta FILE [--bed FILE | --region R ...] | --audio FILES)
         --out FILE.npz|FILE.parquet [--level inner] [--pooling mean] [--per-window BYTES]
 
-Levels and poolings are described in pipelines/embedding.py. The .npz holds ``embeddings``
+Levels and poolings are described in pipelines/features/embedding.py. The .npz holds ``embeddings``
 (N, D) float32 and one array per metadata column: ``name`` (record, region label or file stem),
 ``chrom``, ``start``/``end`` (forward genome coordinates of the span, 0-based half-open; for
 audio, sample indices), ``strand``, ``window_start`` (offset of the span in the sequence as the
@@ -23,8 +23,8 @@ import numpy as np
 
 from hnet_bio.atomic import atomic_path
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, ProgressBar, hidden_levels, num_stages
-from pipelines.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, embed_sequences
 from pipelines.errors import UsageError
+from pipelines.features.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, embed_sequences
 from pipelines.inputs import (
     InputSpec,
     add_run_options,

@@ -2,7 +2,7 @@
 
 The number is pretraining's own (`pipelines.training.evaluation.evaluate_bpb`): total nats over
 all predicted bytes of contiguous non-overlapping windows of ``seq_len + 1`` bytes, each byte
-predicted from context inside its window. The classical anchors (`pipelines.anchors`) are
+predicted from context inside its window. The classical anchors (`pipelines.evaluation.anchors`) are
 measured on exactly the same predicted bytes, so "the H-Net beats an order-10 Markov model by
 0.05 bits/byte" is a statement about one set of bytes. The Markov model is counted on the
 checkpoint's own training split (as recorded next to it) unless ``--anchor-train`` names another.
@@ -47,7 +47,7 @@ class _Units:
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     """A checkpoint directory, a run directory (its best checkpoint, else its newest), or the name
     of a shipped model (`hnet-bio models`)."""
-    from pipelines.training import run_dir as rd
+    from pipelines.runs import run_dir as rd
 
     p = Path(path)
     if not p.exists():
@@ -131,7 +131,7 @@ def corpus_windows(source: Any, seq_len: int, max_windows: int | None = None) ->
 def anchor_numbers(train_units: list[np.ndarray], windows: list[torch.Tensor] | list[np.ndarray],
                    max_order: int) -> dict[str, Any]:
     """Markov (every order, best) and xz/zstd bits/byte on the windows' predicted bytes."""
-    from pipelines.anchors import compressed_bpb, markov_bpb
+    from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
 
     arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
     return {"markov": markov_bpb(train_units, arrays, max_order).to_json(), **compressed_bpb(arrays)}

@@ -18,7 +18,7 @@ from typing import Any
 from hnet_bio import shipped
 from hnet_bio.checkpoint import read_metadata
 from hnet_bio.shipped import CARD_FILE, shipped_model_dir, shipped_models
-from pipelines.model_card import headline
+from pipelines.packaging.card import headline
 from pipelines.units import human_bytes
 
 

@@ -5,7 +5,7 @@ One command does the whole job, so the shipped numbers are always those of the s
 1. take the run's last (or best) checkpoint and store its weights in bf16 (the precision rule of
    `hnet_bio.dtypes.cast_model`: residual_proj and mixer.D stay float32), a few MB;
 2. load those weights back as float32, exactly as a user gets them, and measure held-out bits/byte
-   and bytes per chunk per stage (`pipelines.model_measures`): the corpus's held-out split, and for
+   and bytes per chunk per stage (`pipelines.packaging.measures`): the corpus's held-out split, and for
    DNA the Leptospira genome, a genus absent from training;
 3. measure the classical anchors (order-k Markov, xz, zstd) on exactly the same bytes;
 4. write config.json, model.safetensors, metadata.json, pretrain_config.json and the card README.md
@@ -45,12 +45,12 @@ from hnet_bio.checkpoint import (
 )
 from hnet_bio.dtypes import cast_model
 from hnet_bio.shipped import CARD_FILE
-from pipelines import model_measures as mm
 from pipelines.errors import UsageError
 from pipelines.evaluate import training_units
 from pipelines.inputs import apply_threads
-from pipelines.model_card import render_card
-from pipelines.training import run_dir as rd
+from pipelines.packaging import measures as mm
+from pipelines.packaging.card import render_card
+from pipelines.runs import run_dir as rd
 from pipelines.training.metrics import read_metrics
 from pipelines.units import human_bytes
 

@@ -29,7 +29,7 @@ from hnet_bio.atomic import atomic_write_json
 from hnet_bio.compilation import compile_byte_level, uncompile
 from pipelines.errors import UsageError
 from pipelines.output_paths import check_free_space, check_output_dir, reporting_write_errors
-from pipelines.training import run_dir as rd
+from pipelines.runs import run_dir as rd
 from pipelines.training.distributed import DistEnv, any_rank, barrier, init_distributed, shutdown
 from pipelines.training.evaluation import evaluate_bpb
 from pipelines.training.metrics import (

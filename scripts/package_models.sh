@@ -20,5 +20,5 @@ for name in dna-bacteria-small audio-speech-small; do
     "$PY" -m pipelines package --run "$RUNS/ship-$name" --name "$name" --hardware "$HARDWARE" \
         --threads "$OMP_NUM_THREADS" ${PACKAGE_ARGS:-}
 done
-"$PY" -m pytest tests/test_shipped_models.py -q
+"$PY" -m pytest tests/pipelines/packaging/test_shipped_models.py -q
 "$PY" -m pipelines models

@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data"
-CONFIGS = ROOT / "configs"
+from tests.paths import CONFIGS, DATA
 
 # Tiny test models gain nothing from intra-op threads, and OpenMP spin-waiting makes them crawl
 # when the two cores are shared with anything else.

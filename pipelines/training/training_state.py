@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from pipelines.errors import JobFailed
-from pipelines.training import run_dir as rd
+from pipelines.runs import run_dir as rd
 from pipelines.training.distributed import DistEnv
 from pipelines.training.train_config import PretrainConfig
 

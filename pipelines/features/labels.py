@@ -1,0 +1,80 @@
+"""A user's own labelled examples for `hnet-bio classify --labels FILE.tsv`.
+
+One example per line, tab-separated: ``sequence  label  [split]``.
+- DNA (``--fasta FILE``): the sequence is a record name or a region ``chr:start-end[:-]``
+  (1-based inclusive, ``:-`` for the reverse complement) of that file.
+- audio: the sequence is an audio file path, relative to the TSV's folder unless absolute.
+- split, if present on every line: ``train`` or ``test``; otherwise metrics are cross-validated.
+Blank lines and ``#`` comments are skipped; a first line whose label column reads ``label`` is a
+header. Every problem (unknown record, a region past the end, a missing file, one class only)
+stops before any model runs, with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
+from modalities.dna import read_sequence
+from modalities.errors import InputError, MissingInputError
+from pipelines.errors import UsageError
+from pipelines.features.tasks import Task
+
+SPLITS = ("train", "test")
+
+
+def read_labels(path: str | os.PathLike[str], fasta: str | None, meta: dict) -> Task:
+    """The labelled examples as a Task (x_test empty and y_test None when there is no split column)."""
+    p = Path(path)
+    if not p.is_file():
+        raise MissingInputError(p, "no such labels file")
+    rows: list[tuple[str, str, str | None]] = []
+    for lineno, raw in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        cols = raw.rstrip("\r\n").split("\t")
+        if len(cols) not in (2, 3) or not cols[0].strip() or not cols[1].strip():
+            raise InputError(p, f"line {lineno}: expected 'sequence<TAB>label[<TAB>train|test]'")
+        if not rows and cols[1].strip().lower() == "label":
+            continue
+        split = cols[2].strip().lower() if len(cols) == 3 else None
+        if split is not None and split not in SPLITS:
+            raise InputError(p, f"line {lineno}: split must be train or test, got {cols[2]!r}")
+        rows.append((cols[0].strip(), cols[1].strip(), split))
+    if not rows:
+        raise InputError(p, "no labelled examples")
+    splits = {r[2] for r in rows}
+    if None in splits and len(splits) > 1:
+        raise InputError(p, "give a split column on every line or on none")
+    labels = sorted({r[1] for r in rows})
+    if len(labels) < 2:
+        raise InputError(p, f"only one class ({labels[0]!r}); a classifier needs at least two")
+    audio = fasta is None
+    rate = int(meta.get("sample_rate") or DEFAULT_SAMPLE_RATE)
+    soft = "softmask" in str(meta.get("byte_convention", ""))
+    xs: list[np.ndarray] = []
+    for spec, _, _ in rows:
+        if audio:
+            f = Path(spec) if Path(spec).is_absolute() else p.parent / spec
+            if not f.is_file():
+                raise MissingInputError(p, f"unknown sequence {spec!r}: no audio file {f} (or give --fasta)")
+            xs.append(encode_file(f, rate))
+        else:
+            assert fasta is not None
+            seq = read_sequence(fasta, spec, soft_mask=soft)
+            if not seq:
+                raise InputError(p, f"sequence {spec!r} is empty")
+            xs.append(np.frombuffer(seq, dtype=np.uint8))
+    y = np.array([r[1] for r in rows])
+    if None in splits:
+        return Task(p.stem, "audio" if audio else "dna", xs, y, [], None, f"labels from {p.name} (CV)",
+                    sample_rate=rate if audio else None)
+    train = [i for i, r in enumerate(rows) if r[2] == "train"]
+    test = [i for i, r in enumerate(rows) if r[2] == "test"]
+    if not train or not test:
+        raise UsageError(f"{p}: the split column needs both train and test examples")
+    return Task(p.stem, "audio" if audio else "dna", [xs[i] for i in train], y[train], [xs[i] for i in test],
+                y[test], f"labels from {p.name}", sample_rate=rate if audio else None)

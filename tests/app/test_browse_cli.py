@@ -1,0 +1,68 @@
+"""`hnet-bio browse` start-up: checkpoint names (runs/, paths, the default), server command, bad arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from hnet_bio.config import HNetConfig
+from hnet_bio.errors import CheckpointError
+from hnet_bio.lm import HNetLM
+from pipelines.browse import DEFAULT_REGION_START, ENV_CHECKPOINT, ENV_DATA, ENV_POSITION, server_command
+from pipelines.cli import main
+from pipelines.errors import UsageError
+from pipelines.runs import run_dir as rd
+from pipelines.runs.resolve import DEFAULT_DNA_CHECKPOINT, checkpoint_choices, resolve_checkpoint
+from tests.paths import CONFIGS
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    model = HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json"))
+    opt = torch.optim.AdamW(model.parameters())
+    for run, step in (("exp", 10), ("exp", 200), ("ship-mini", 5)):
+        rd.save_checkpoint(root / run, step, model, opt, {"step": step}, {"modality": "dna"})
+    rd.mark_best(root / "exp", 10)
+    (root / "empty-run" / "checkpoints").mkdir(parents=True)
+    return root
+
+
+def test_resolve_runs_and_paths(runs: Path) -> None:
+    best = runs / "exp" / "checkpoints" / "step-00000010"
+    assert resolve_checkpoint(runs / "exp").path == best  # a run directory: its best checkpoint
+    assert resolve_checkpoint(f"{runs / 'exp'}@last").path.name == "step-00000200"
+    assert resolve_checkpoint(f"{runs / 'exp'}@10").choice == "step 10"
+    with pytest.raises(UsageError, match=r"no step 7 checkpoint .* step-00000010, step-00000200 \(best"):
+        resolve_checkpoint(f"{runs / 'exp'}@7")
+    direct = runs / "exp" / "checkpoints" / "step-00000010"
+    assert resolve_checkpoint(direct).path == direct  # a checkpoint path as is
+    assert resolve_checkpoint(f"{runs / 'ship-mini'}").choice == "last"  # never evaluated: its newest
+    with pytest.raises(CheckpointError, match="shipped models"):
+        resolve_checkpoint("nothing-here")
+    assert checkpoint_choices(runs)[-2:] == [str(runs / "exp"), str(runs / "ship-mini")]
+
+
+def test_server_command_defaults_and_options(tmp_path: Path) -> None:
+    argv, env = server_command()
+    assert argv[1:4] == ["-m", "streamlit", "run"] and argv[4].endswith("app/main.py")
+    assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
+    assert argv[argv.index("--server.port") + 1] == "8501"
+    assert env[ENV_CHECKPOINT] == DEFAULT_DNA_CHECKPOINT and env[ENV_DATA] == "dna-sample"
+    assert env[ENV_POSITION] == str(DEFAULT_REGION_START)
+    fa = tmp_path / "x.fa"
+    fa.write_text(">x\nACGT\n")
+    argv, env = server_command("ckpt", str(fa), port=9000, host="0.0.0.0")
+    assert argv[argv.index("--server.address") + 1] == "0.0.0.0" and env[ENV_DATA] == str(fa)
+    assert ENV_POSITION not in env
+    with pytest.raises(UsageError, match="port"):
+        server_command(port=70000)
+
+
+def test_cli_bad_data_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    torch.manual_seed(0)
+    assert main(["browse", "--data", str(tmp_path / "missing.fa")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.fa: no such file" in err[0]

@@ -1,0 +1,304 @@
+"""The boundary browser (app/) driven through streamlit's AppTest, on tiny models saved to tmp dirs.
+
+Truth is computed independently of the app: boundary decisions from a direct forward of the model
+(`LMOutput.stages[s].boundary_mask`), agreement from Python sets, exports against the files
+`hnet-bio boundaries` writes for the same input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from hnet_bio.checkpoint import save_pretrained
+from hnet_bio.config import HNetConfig
+from hnet_bio.lm import HNetLM, IsotropicLM
+from modalities.audio import encode_file
+from modalities.dna import read_fasta
+from tests.paths import ROOT
+
+APP = ROOT / "app" / "main.py"
+DATA = ROOT / "tests" / "data"
+CONFIGS = ROOT / "configs"
+ECOLI = DATA / "ecoli_MG1655_20kb.fa"
+GBK = DATA / "leptospira_excerpt.gbk"
+SPEECH = DATA / "speech_allison_3s.wav"
+DNA_META = {"modality": "dna", "byte_convention": "ascii-upper"}
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("browser-ckpt")
+    torch.manual_seed(0)
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "dna", DNA_META)
+    torch.manual_seed(1)
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "dna-seed1", DNA_META)
+    torch.manual_seed(2)
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-2stage.json")), root / "dna2", DNA_META)
+    torch.manual_seed(0)
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "audio",
+                    {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
+    iso = IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json"))
+    save_pretrained(iso, root / "iso", DNA_META)
+    (root / "empty-dir").mkdir()
+    return {p.name: p for p in root.iterdir()}
+
+
+def start(monkeypatch: pytest.MonkeyPatch, checkpoint: Path | str, data: Path | str, region: str = "",
+          window: int | None = None) -> AppTest:
+    monkeypatch.setenv("HNET_BIO_BROWSE_CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv("HNET_BIO_BROWSE_DATA", str(data))
+    monkeypatch.setenv("HNET_BIO_BROWSE_REGION", region)
+    monkeypatch.delenv("HNET_BIO_BROWSE_POSITION", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    if window is not None:
+        at.number_input(key="window").set_value(window).run()
+    return at
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def position(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "showing" in m.value)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label))
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("plotly_chart"))
+
+
+def forward_boundaries(ckpt_dir: Path, data: np.ndarray) -> list[np.ndarray]:
+    """Per stage, the (L,) boundary flags of one direct forward (stage s >= 1 mapped to bytes)."""
+    from hnet_bio.checkpoint import load_pretrained
+
+    model, _ = load_pretrained(ckpt_dir)
+    model.eval()
+    with torch.inference_mode():
+        out = model(torch.from_numpy(data.astype(np.int64))[None])
+    pos = np.arange(data.size)
+    flags = []
+    for st in out.stages:
+        mask = st.boundary_mask[0][st.mask[0]].numpy()
+        f = np.zeros(data.size, dtype=bool)
+        f[pos[mask]] = True
+        flags.append(f)
+        pos = pos[mask]
+    return flags
+
+
+def test_dna_view_genbank_two_stage(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    region = "NZ_AHMY02000073.1:1-1500"
+    at = start(monkeypatch, ckpt["dna2"], GBK, region)
+    ok(at)
+    assert "NZ_AHMY02000073.1:1-1,500" in position(at)
+    seq = np.frombuffer(read_fasta(GBK)[0].seq[:1500], dtype=np.uint8)
+    flags = forward_boundaries(ckpt["dna2"], seq)
+    for s, f in enumerate(flags):  # mean bytes per chunk on screen: length / boundaries of a direct forward
+        assert metric(at, f"stage {s}: mean bytes") == f"{1500 / f.sum():.2f}"
+    assert flags[1].sum() <= flags[0].sum() and not (flags[1] & ~flags[0]).any()  # nested
+    html = next(h.value for h in at.get("html") if "hnet-seq" in h.value)
+    assert html.count("<span style=\"background") == 1500  # every base, once
+    assert html.count('<b style="color:#d62728">|</b>') == int(flags[1].sum())  # stage-1 cuts marked
+    # tracks + a histogram per stage + the CDS metaplot (the excerpt's record has CDS on screen)
+    assert len(charts(at)) == 1 + 2 + 1
+    assert not at.info
+    assert "Export → whole input" in at.caption[-1].value
+    # the metaplot over the whole input once it is analysed (Export -> whole input)
+    at.radio(key="export_scope").set_value("whole input").run()
+    at.toggle(key="export_whole").set_value(True).run()
+    ok(at)
+    assert not any("Export → whole input" in c.value for c in at.caption)
+
+
+def test_metaplot_bins_average_offsets() -> None:
+    from app.dna_view import binned
+
+    rate = np.arange(-10, 11, dtype=float)  # rate at offset o is o
+    x, y = binned(rate, 9)
+    assert x.tolist() == [-9, 0, 9]
+    assert y.tolist() == [np.mean(range(-10, -4)), 0.0, np.mean(range(5, 11))]
+
+
+def test_dna_view_without_annotations_says_so(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(monkeypatch, ckpt["dna"], ECOLI, window=800)
+    ok(at)
+    assert "no CDS annotations" in at.info[0].value
+    assert len(charts(at)) == 1 + 1
+
+
+def test_typed_bases(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(monkeypatch, ckpt["dna"], ECOLI)
+    at.radio(key="mode").set_value("typed bases").run()
+    at.text_area(key="typed").set_value("ACGTACGGTTAC\nGGATCCAAT 123").run()
+    ok(at)
+    assert "typed:1-21" in position(at)
+
+
+def test_upload_gff3_with_features(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    gff = DATA / "ecoli_contig_excerpt.gff3"
+    at = start(monkeypatch, ckpt["dna"], ECOLI)
+    at.radio(key="mode").set_value("upload").run()
+    assert "upload a file" in at.error[0].value
+    at.file_uploader(key="upload").upload(gff.name, gff.read_bytes()).run()
+    ok(at)
+    assert "BAC_00087:1-1,152" in position(at)
+    assert len(charts(at)) == 1 + 1 + 1  # tracks, histogram, metaplot of the 3 CDS
+
+
+def test_audio_view(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(monkeypatch, ckpt["audio"], SPEECH, window=4000)
+    ok(at)
+    assert "0.00-0.50 s of 0.00-3.00 s" in position(at)
+    assert len(at.get("audio")) == 1
+    data = encode_file(SPEECH, 8000)[:4000]
+    (flags,) = forward_boundaries(ckpt["audio"], data)
+    assert metric(at, "stage 0: mean ms per chunk") == f"{4000 / flags.sum() / 8:.2f}"
+    assert len(charts(at)) == 2  # waveform/spectrogram/probability figure + ms histogram
+
+
+def test_paging_next_previous_jump_and_cache(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.compute import result_cache
+
+    at = start(monkeypatch, ckpt["dna"], ECOLI, window=500)
+    ok(at)
+    assert "ecoli_MG1655:1-500 of ecoli_MG1655:1-20,000 · screen 1 of 40" in position(at)
+    assert at.button(key="prev").disabled
+    at.button(key="next").click().run()
+    assert "ecoli_MG1655:501-1,000" in position(at)
+    before = result_cache().computed
+    at.button(key="prev").click().run()  # seen before: served from the cache
+    assert "ecoli_MG1655:1-500" in position(at)
+    assert result_cache().computed == before
+    at.number_input(key="jump").set_value(19_801).run()
+    at.button(key="go").click().run()
+    ok(at)
+    assert "ecoli_MG1655:19,501-20,000" in position(at)  # the last full screen
+    assert at.button(key="next").disabled
+    at.number_input(key="jump").set_value(25_000).run()
+    at.button(key="go").click().run()
+    assert "outside the input" in at.warning[0].value
+    assert "ecoli_MG1655:19,501-20,000" in position(at)
+
+
+def test_compare_agreement(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(monkeypatch, ckpt["dna"], ECOLI, window=1000)
+    at.text_input(key="compare").set_value(str(ckpt["dna"])).run()
+    ok(at)
+    assert metric(at, "boundary agreement") == "1.000"
+    at.text_input(key="compare").set_value(str(ckpt["dna-seed1"])).run()
+    ok(at)
+    seq = np.frombuffer(read_fasta(ECOLI)[0].seq[:1000], dtype=np.uint8)
+    a = set(np.flatnonzero(forward_boundaries(ckpt["dna"], seq)[0]).tolist())
+    b = set(np.flatnonzero(forward_boundaries(ckpt["dna-seed1"], seq)[0]).tolist())
+    assert metric(at, "boundary agreement") == f"{2 * len(a & b) / (len(a) + len(b)):.3f}"
+    assert len([c for c in charts(at)]) == 2 + 1  # both track figures, one histogram
+    at.text_input(key="compare").set_value(str(ckpt["audio"])).run()
+    assert "comparison:" in at.error[0].value and "audio checkpoint" in at.error[0].value
+    assert position(at)  # the first view still stands
+
+
+def test_export_buttons_and_files(ckpt: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import matplotlib.image as mpimg
+
+    from app.compare_export import export_text, figure_png
+    from app.compute import WHOLE, load_checkpoint, page_analysis
+    from app.dna_view import page_item
+    from app.inputs import Page, Source
+    from pipelines.boundaries import boundaries_job
+    from pipelines.inputs import InputSpec, dna_items
+
+    at = start(monkeypatch, ckpt["dna"], ECOLI, window=1000)
+    ok(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["BED (on screen)", "bedGraph (on screen)", "figure (PNG)"]
+    at.radio(key="export_scope").set_value("whole input").run()
+    at.toggle(key="export_whole").set_value(True).run()
+    ok(at)
+    assert [b.label for b in at.get("download_button")] == ["BED (whole input)", "bedGraph (whole input)"]
+
+    # whole input: byte for byte what `hnet-bio boundaries` writes
+    loaded = load_checkpoint(str(ckpt["dna"]))
+    item = dna_items(ECOLI)[0]
+    source = Source("dna", item, "test-ecoli")
+    whole = page_analysis(loaded, item.data, source.key, 0, WHOLE)
+    boundaries_job(ckpt["dna"], tmp_path / "ref.bed", InputSpec(fasta=str(ECOLI)),
+                   probs=tmp_path / "ref.bedgraph")
+    assert export_text("BED", item, whole)[1] == (tmp_path / "ref.bed").read_text()
+    assert export_text("bedGraph", item, whole)[1] == (tmp_path / "ref.bedgraph").read_text()
+    # on screen: genome coordinates of the page, chunk starts where a direct forward of page cuts
+    page = Page(3000, 1000)
+    shown = page_analysis(loaded, item.data, source.key, page.start, page.length)
+    name, bed = export_text("BED", page_item(source, page), shown)
+    starts = [int(line.split("\t")[1]) for line in bed.splitlines()]
+    assert name.endswith(".bed") and all(3000 <= s < 4000 for s in starts)
+    assert starts == (3000 + np.flatnonzero(shown.boundary[0])).tolist()
+    png = figure_png("dna", page_item(source, page), shown, [])
+    (tmp_path / "f.png").write_bytes(png)
+    assert mpimg.imread(tmp_path / "f.png").shape[0] > 100
+
+
+def test_audio_export_csv_in_seconds(ckpt: dict) -> None:
+    from app.compare_export import export_text
+    from app.compute import WHOLE, load_checkpoint, page_analysis
+    from pipelines.inputs import audio_items
+
+    item = audio_items([SPEECH], 8000)[0]
+    a = page_analysis(load_checkpoint(str(ckpt["audio"])), item.data, "test-speech", 0, WHOLE)
+    name, text = export_text("CSV", item, a)
+    rows = [line.split(",") for line in text.splitlines()[1:]]
+    assert name.endswith(".csv") and len(rows) == a.chunk_count(0)
+    assert [round(float(r[2]) * 8000) for r in rows] == np.flatnonzero(a.boundary[0]).tolist()
+
+
+@pytest.mark.parametrize("case", ["missing file", "empty file", "not sequence", "unknown record",
+                                  "region out of range", "wrong modality", "not a checkpoint",
+                                  "unknown checkpoint name", "isotropic", "bad typed bases"])
+def test_bad_input_is_one_error_and_the_app_recovers(
+    case: str, ckpt: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    at = start(monkeypatch, ckpt["dna"], ECOLI, window=500)
+    ok(at)
+    empty = tmp_path / "empty.fa"
+    empty.write_bytes(b"")
+    junk = tmp_path / "junk.fa"
+    junk.write_bytes(bytes(range(256)) * 4)
+    edits = {
+        "missing file": ("path", str(tmp_path / "nope.fa"), "no such file"),
+        "empty file": ("path", str(empty), "empty file"),
+        "not sequence": ("path", str(junk), str(junk)),
+        "unknown record": ("region", "chrZ:1-100", "unknown record name 'chrZ'"),
+        "region out of range": ("region", "ecoli_MG1655:19000-30000", "past the end"),
+        "wrong modality": ("ckpt", str(ckpt["audio"]), "audio checkpoint cannot read dna input"),
+        "not a checkpoint": ("ckpt", str(ckpt["empty-dir"]), "missing config.json"),
+        "unknown checkpoint name": ("ckpt", "no-such-model", "no-such-model"),
+        "isotropic": ("ckpt", str(ckpt["iso"]), "isotropic model has no boundaries"),
+        "bad typed bases": ("typed", "ACGTXACGT", "invalid character 'X'"),
+    }
+    key, value, message = edits[case]
+    if key == "typed":
+        at.radio(key="mode").set_value("typed bases").run()
+        at.text_area(key="typed").set_value(value).run()
+    else:
+        at.text_input(key=key).set_value(value).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and message in at.error[0].value, [e.value for e in at.error]
+    assert "Traceback" not in at.error[0].value
+    # the next good input works
+    if key == "typed":
+        at.text_area(key="typed").set_value("ACGTACGT").run()
+    else:
+        good = {"path": str(ECOLI), "region": "", "ckpt": str(ckpt["dna"])}[key]
+        at.text_input(key=key).set_value(good).run()
+    ok(at)
+    assert charts(at)

@@ -1,0 +1,96 @@
+"""`hnet-bio evaluate`: pretraining's own number on the same windows, an independent float64 sum of
+log-probabilities on any file, anchors on the same bytes, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hnet_bio.checkpoint import load_pretrained
+from pipelines import pretrain as pt
+from pipelines.cli import main
+from pipelines.evaluate import evaluate_checkpoint
+from pipelines.evaluation.anchors import compressed_bpb
+from pipelines.training.metrics import read_metrics
+from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
+from tests.paths import ROOT
+
+DATA = ROOT / "tests" / "data"
+DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    cfg = load_config(ROOT / "configs" / "tiny-1stage.json")
+    train = TrainConfig(seq_len=64, batch_size=2, max_steps=6, lr=3e-3, warmup_steps=2, log_every=1,
+                        eval_every=0, eval_windows=5, save_every=0, deterministic=True,
+                        eval_at_bytes=[100, 300])
+    out = tmp_path_factory.mktemp("eval") / "run"
+    pt.pretrain(PretrainConfig(model=cfg.model, data=cfg.data, train=train), DNA, out, verbose=False)
+    return out
+
+
+def test_eval_at_bytes_adds_evaluations(run: Path) -> None:
+    """128 bytes per step: 100 bytes -> step 1, 300 -> step 3, and the final step 6."""
+    assert [r["step"] for r in read_metrics(run / "metrics.jsonl", "eval")] == [1, 3, 6]
+
+
+def test_same_number_as_pretraining(run: Path) -> None:
+    """The eval split and window cap of the run reproduce its last logged held-out bits/byte."""
+    last = read_metrics(run / "metrics.jsonl", "eval")[-1]
+    r = evaluate_checkpoint(run, DNA, split="eval", max_windows=5, anchors=False)
+    assert r["bits_per_byte"] == pytest.approx(last["eval_bpb"], rel=1e-6)
+    assert r["bytes_per_chunk"] == pytest.approx(last["eval_compression"], rel=1e-6)
+    assert r["predicted_bytes"] == last["eval_bytes"] == 5 * 64
+
+
+def test_whole_file_against_float64_log_probs(run: Path, tmp_path: Path) -> None:
+    """--split all on one file: every 65-byte window of it, summed in float64 independently."""
+    f = DNA[1]
+    r = evaluate_checkpoint(run, [f], split="all", anchors=True, max_order=4)
+    model, _ = load_pretrained(r["checkpoint"])
+    seq = b"".join(line.strip() for line in Path(f).read_bytes().splitlines() if not line.startswith(b">"))
+    data = np.frombuffer(seq.upper(), dtype=np.uint8)
+    n = data.size // 65
+    windows = torch.from_numpy(data[: n * 65].reshape(n, 65).copy()).long()
+    with torch.no_grad():
+        logits = model(windows[:, :-1]).logits.double()  # (n, 64, 256)
+    nll = -torch.log_softmax(logits, -1).gather(-1, windows[:, 1:, None]).sum().item()
+    assert r["windows"] == n and r["predicted_bytes"] == n * 64
+    assert r["bits_per_byte"] == pytest.approx(nll / (n * 64) / math.log(2), rel=1e-5)
+    a = r["anchors"]
+    assert a["xz"] == compressed_bpb([w.numpy().astype(np.uint8) for w in windows])["xz"]
+    assert a["markov"]["eval_bytes"] == n * 64 and len(a["markov"]["bpb_by_order"]) == 5
+    assert 1.8 < a["markov"]["best_bpb"] < 2.1  # bacterial DNA: just under 2 bits/base
+
+
+def test_cli_table_and_json(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    rc = main(["evaluate", "--checkpoint", str(run), "--data", DNA[0], "--region",
+               "ecoli_MG1655:1001-1400", "--max-order", "3", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "bits/byte" in text and "Markov order" in text and "bytes/chunk stage 0" in text
+    r = json.loads(out.read_text())
+    assert r["split"] == "regions" and r["windows"] == 400 // 65 and r["predicted_bytes"] == 6 * 64
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--checkpoint", "{tmp}", "--data", DNA[0]], "not a checkpoint directory"),
+    (["--checkpoint", "{run}", "--data", str(DATA / "speech_allison_3s.wav"), "--split", "all"],
+     "cannot be evaluated on audio"),
+    (["--checkpoint", "{run}", "--data", DNA[0], "--region", "chrZ:1-100"], "chrZ"),
+    (["--checkpoint", "{run}", "--data", DNA[0], "--seq-len", "100000"], "no window"),
+])
+def test_bad_input_one_line_exit_2(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   argv: list[str], needle: str) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path)).replace("{run}", str(run)) for a in argv]
+    assert main(["evaluate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err, err

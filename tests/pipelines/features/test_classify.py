@@ -1,0 +1,164 @@
+"""`hnet-bio classify`: baseline features against naive counts, the probe's metrics, labels files,
+bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+from hnet_bio import HNetConfig, HNetLM, IsotropicLM
+from hnet_bio.checkpoint import save_pretrained
+from modalities.dna import read_fasta, write_fasta
+from pipelines.cli import main
+from pipelines.features.baselines import gc_content, kmer_frequencies, logmel_stats
+from pipelines.features.probe import metrics
+from tests.paths import CONFIGS, DATA
+
+SPECIES = {"ecoli": "ecoli_MG1655", "saureus": "saureus_N315", "vcholerae": "vcholerae_O395"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("cls")
+    torch.manual_seed(0)
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "dna",
+                    {"modality": "dna", "byte_convention": "ascii-upper", "step": 0})
+    save_pretrained(IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json")), root / "iso",
+                    {"modality": "dna"})
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "audio",
+                    {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
+    records = [(short, read_fasta(DATA / f"{name}_20kb.fa")[0].seq) for short, name in SPECIES.items()]
+    write_fasta(records, root / "three.fa")
+    lines = ["sequence\tlabel\tsplit"]
+    for short, _ in records:
+        for i in range(7):
+            lines.append(f"{short}:{1 + 300 * i}-{300 * (i + 1)}\t{short}\t{'test' if i >= 5 else 'train'}")
+    (root / "split.tsv").write_text("\n".join(lines) + "\n")
+    (root / "cv.tsv").write_text("\n".join(line.rsplit("\t", 1)[0] for line in lines[1:]) + "\n")
+    return {"root": root, "dna": root / "dna", "iso": root / "iso", "audio": root / "audio",
+            "fasta": root / "three.fa"}
+
+
+def test_kmer_and_gc_against_naive_counts() -> None:
+    seq = read_fasta(DATA / "ecoli_MG1655_20kb.fa")[0].seq[:500] + b"NNACGTRACG"
+    arr = np.frombuffer(seq, dtype=np.uint8)
+    for k in (1, 2, 3):
+        kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
+        words = [seq[i : i + k].decode() for i in range(len(seq) - k + 1)]
+        words = [w for w in words if set(w) <= set("ACGT")]
+        naive = np.array([words.count(w) for w in kmers]) / len(words)
+        np.testing.assert_allclose(kmer_frequencies([arr], k)[0], naive, rtol=1e-6)
+    acgt = [c for c in seq.decode() if c in "ACGT"]
+    assert gc_content([arr])[0, 0] == pytest.approx(sum(c in "GC" for c in acgt) / len(acgt))
+
+
+def test_logmel_stats_shape_and_speech_music_differ() -> None:
+    from modalities.audio import encode_file
+
+    x = [encode_file(DATA / "speech_allison_3s.wav", 8000), encode_file(DATA / "music_cold_day_3s.wav", 8000)]
+    f = logmel_stats(x, 8000)
+    assert f.shape == (2, 80) and np.isfinite(f).all() and not np.allclose(f[0], f[1])
+
+
+def test_metrics_match_sklearn_and_intervals_bracket() -> None:
+    rng = np.random.default_rng(0)
+    classes = np.array(["a", "b", "c"])
+    y = classes[rng.integers(0, 3, 200)]
+    proba = rng.dirichlet([1, 1, 1], 200)
+    proba[np.arange(200), np.searchsorted(classes, y)] += 0.5
+    proba /= proba.sum(1, keepdims=True)
+    pred = classes[proba.argmax(1)]
+    m = metrics(y, pred, proba, classes, n_boot=100)
+    assert m["accuracy"].value == pytest.approx(accuracy_score(y, pred))
+    assert m["macro_f1"].value == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["auroc"].value == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"))
+    for v in m.values():
+        assert v.low <= v.value <= v.high and v.high - v.low < 0.3
+    # binary, with tied scores (midranks) and an imbalanced set
+    yb = np.array(["n", "p"])[(rng.random(150) < 0.3).astype(int)]
+    pb = np.round(rng.random(150) * 4) / 4 + 0.2 * (yb == "p")
+    proba_b = np.stack([1 - pb / 1.2, pb / 1.2], 1)
+    predb = np.array(["n", "p"])[(proba_b[:, 1] > 0.5).astype(int)]
+    mb = metrics(yb, predb, proba_b, np.array(["n", "p"]), n_boot=20)
+    assert mb["auroc"].value == pytest.approx(roc_auc_score(yb == "p", proba_b[:, 1]))
+    assert mb["macro_f1"].value == pytest.approx(f1_score(yb, predb, average="macro"))
+
+
+def test_labels_with_split(setup: dict, capsys: pytest.CaptureFixture) -> None:
+    out = setup["root"] / "r.json"
+    base = ["classify", "--checkpoint", str(setup["dna"]), "--fasta", str(setup["fasta"]), "--quiet",
+            "--kmer-max", "2", "--bootstrap", "50"]
+    assert main([*base, "--labels", str(setup["root"] / "split.tsv"), "--baseline-checkpoint",
+                 str(setup["iso"]), "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["n_train"] == 15 and report["n_test"] == 6 and report["classes"] == sorted(SPECIES)
+    names = [r["features"] for r in report["rows"]]
+    assert names[0] == "H-Net trained (inner, mean)" and "H-Net random-init (inner, mean)" in names
+    assert "isotropic baseline (inner, mean)" in names and names[-2] == "GC content"
+    assert names[-1].startswith("k-mer frequencies (k=")
+    assert all(0 <= r["metrics"]["accuracy"]["value"] <= 1 for r in report["rows"])
+    assert "| features | dims | accuracy |" in out.with_suffix(".md").read_text()
+
+
+@pytest.mark.slow  # nested CV: 5 outer folds x 7 C values x inner folds, per feature set
+def test_labels_without_split_use_cross_validation(setup: dict) -> None:
+    base = ["classify", "--checkpoint", str(setup["dna"]), "--fasta", str(setup["fasta"]), "--quiet",
+            "--kmer-max", "2", "--bootstrap", "50"]
+    out2 = setup["root"] / "cv.json"
+    assert main([*base, "--labels", str(setup["root"] / "cv.tsv"), "--no-random-init",
+                 "--out", str(out2)]) == 0
+    cv = json.loads(out2.read_text())
+    assert cv["n_test"] == 0 and cv["rows"][0]["evaluation"] == "out-of-fold (5-fold CV)"
+
+
+def test_bad_labels_one_line_exit_2(setup: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    one = tmp_path / "one.tsv"
+    one.write_text("ecoli:1-100\tx\necoli:101-200\tx\n")
+    unknown = tmp_path / "unknown.tsv"
+    unknown.write_text("ecoli:1-100\tx\nchrQ:1-100\ty\n")
+    far = tmp_path / "far.tsv"
+    far.write_text("ecoli:1-100\tx\necoli:19990-20100\ty\n")
+    out = tmp_path / "r.json"
+    cases = [
+        (["--checkpoint", str(setup["dna"]), "--fasta", str(setup["fasta"]), "--labels", str(one)],
+         "only one class"),
+        (["--checkpoint", str(setup["dna"]), "--fasta", str(setup["fasta"]), "--labels", str(unknown)],
+         "unknown record name 'chrQ'"),
+        (["--checkpoint", str(setup["dna"]), "--fasta", str(setup["fasta"]), "--labels", str(far)],
+         "past the end"),
+        (["--checkpoint", str(setup["audio"]), "--fasta", str(setup["fasta"]), "--labels",
+          str(setup["root"] / "split.tsv")], "audio checkpoint cannot run the dna task"),
+        (["--checkpoint", str(setup["dna"]), "--task", "nope"], "unknown task 'nope'"),
+    ]
+    for argv, message in cases:
+        assert main(["classify", *argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert list(tmp_path.glob("r.*")) == []
+    out.write_text("{}")
+    assert main(["classify", "--checkpoint", str(setup["dna"]), "--task", "coding", "--out", str(out)]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err and out.read_text() == "{}"
+
+
+@pytest.mark.slow
+def test_builtin_tasks_are_balanced_and_split_by_source() -> None:
+    from modalities.corpora import CORPORA, corpus_files
+    from pipelines.features.tasks import builtin_task
+
+    names = ("dna-bacteria", "dna-annotated", "audio-speech", "audio-music")
+    if not all(corpus_files(CORPORA[c]) for c in names):
+        pytest.skip("corpora not fetched (hnet-bio data fetch)")
+    for name, size in (("organism", 512), ("coding", 200), ("speech-music", 8000)):
+        t = builtin_task(name, 6, 4)
+        assert {len(x) for x in t.x_train + t.x_test} == {size}
+        _, train_counts = np.unique(t.y_train, return_counts=True)
+        _, test_counts = np.unique(t.y_test, return_counts=True)
+        assert set(train_counts) == {6} and set(test_counts) == {4}
+        train = {x.tobytes() for x in t.x_train}
+        assert not any(x.tobytes() in train for x in t.x_test)

@@ -1,0 +1,120 @@
+"""`hnet-bio package` end to end on a real (tiny, three-step) run of the embedded genome.
+
+The packaged numbers are checked against independent truth: bits/byte recomputed window by window
+in float64 from the shipped weights, the bf16 file's dtypes read from the safetensors header, the
+recipe differences against the overrides the run was given, xz against lzma on the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import lzma
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from hnet_bio import load_pretrained
+from hnet_bio.dtypes import FP32_KEEP
+from pipelines import pretrain as pt
+from pipelines.cli import main
+from pipelines.package import package_model, run_history
+from pipelines.packaging import measures as mm
+from pipelines.packaging.card import render_card
+from pipelines.training.train_config import load_config
+from tests.paths import ROOT
+
+RECIPE = ROOT / "configs" / "pretrain-dna-tiny.yaml"
+OVERRIDES = {"train.max_steps": 3, "train.eval_every": 0, "train.save_every": 3, "train.log_every": 1,
+             "train.seq_len": 128, "train.compile": False}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pkg") / "run"
+    pt.pretrain(load_config(RECIPE, dict(OVERRIDES)), None, out, verbose=False)
+    return out
+
+
+def _naive_bpb(model: torch.nn.Module, windows: list[torch.Tensor]) -> float:
+    """Sum of -log2 p(next byte) over every window, one window at a time, in float64."""
+    bits, n = 0.0, 0
+    with torch.no_grad():
+        for w in windows:
+            x, y = w[:-1].long()[None], w[1:].long()
+            logp = torch.log_softmax(model(x).logits[0].double(), dim=-1)  # (L, 256)
+            bits -= logp.gather(1, y[:, None]).sum().item() / math.log(2)
+            n += y.numel()
+    return bits / n
+
+
+def test_package_writes_a_measured_model(run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "models" / "tiny-sample"
+    res = package_model(run, "tiny-sample", out_dir=out, recipe=RECIPE, eval_windows=5, absent_windows=0,
+                        anchors=False, slice_out=tmp_path / "slice.json", hardware="test CPU")
+    meta = res.metadata
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "metadata.json",
+                                                     "model.safetensors", "pretrain_config.json"]
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        for key in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            assert f.get_slice(key).get_dtype() == ("F32" if FP32_KEEP.search(key) else "BF16"), key
+
+    shipped, _ = load_pretrained(out)
+    windows, cov = mm.held_out_windows("dna-sample", 128, 5)
+    held = meta["evaluation"]["held_out"]
+    assert held["windows"] == 5 and held["predicted_bytes"] == 5 * 128 and cov["split"] == "eval"
+    assert math.isclose(held["bits_per_byte"], _naive_bpb(shipped, windows), abs_tol=1e-5)
+    assert "absent_genus" not in meta["evaluation"]
+
+    t = meta["training"]
+    assert meta["step"] == t["steps"] == 3 and meta["train_bytes"] == 3 * 4 * 128
+    assert t["recipe_differences"]["train.max_steps"] == [40, 3]
+    assert t["recipe_differences"]["train.seq_len"] == [256, 128]
+    assert "train.lr" not in t["recipe_differences"]
+    assert t["command"].endswith(f"--out {run} --train.eval_every 0 --train.log_every 1 "
+                                 "--train.max_steps 3 --train.save_every 3 --train.seq_len 128")
+    assert t["hardware"] == "test CPU" and t["sessions"] == 1 and t["wall_time_s"] > 0
+
+    card = (out / "README.md").read_text()
+    assert card == render_card(meta) and f"**{held['bits_per_byte']:.4f}**" in card
+    expected = json.loads((tmp_path / "slice.json").read_text())
+    assert expected["weights_sha256"] == hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+    s_windows, _ = mm.slice_windows("dna", ROOT / "tests" / "data", 128)
+    assert math.isclose(expected["bits_per_byte"], _naive_bpb(shipped, s_windows), abs_tol=1e-5)
+    fp32, _ = load_pretrained(run / "checkpoints" / "step-00000003")
+    assert math.isclose(expected["fp32_bits_per_byte"], _naive_bpb(fp32, s_windows), abs_tol=1e-5)
+
+    # Packaging again replaces the directory whole, leaving nothing half-written beside it.
+    package_model(run, "tiny-sample", out_dir=out, recipe=RECIPE, eval_windows=3, absent_windows=0,
+                  anchors=False, slice_out=tmp_path / "slice.json")
+    assert json.loads((out / "metadata.json").read_text())["evaluation"]["held_out"]["windows"] == 3
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tiny-sample"]
+
+
+def test_anchors_are_measured_on_the_same_bytes(run: Path, tmp_path: Path) -> None:
+    res = package_model(run, "tiny-sample", out_dir=tmp_path / "m", recipe=RECIPE, eval_windows=4,
+                        absent_windows=0, max_order=2, slice_out=tmp_path / "s.json")
+    anchors = res.metadata["evaluation"]["held_out"]["anchors"]
+    windows, _ = mm.held_out_windows("dna-sample", 128, 4)
+    data = b"".join(w[1:].numpy().tobytes() for w in windows)
+    assert anchors["xz"] == 8 * len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)) / len(data)
+    assert len(anchors["markov_by_order"]) == 3 and anchors["markov"] == min(anchors["markov_by_order"])
+
+
+def test_run_history_sums_sessions(tmp_path: Path) -> None:
+    lines = [{"kind": "eval", "step": 0}, {"kind": "train", "step": 10, "elapsed_s": 30.0},
+             {"kind": "train", "step": 20, "elapsed_s": 50.0},  # then killed; resumed at step 20
+             {"kind": "train", "step": 30, "elapsed_s": 12.5},
+             {"kind": "train", "step": 40, "elapsed_s": 25.0}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert run_history(tmp_path) == {"sessions": 2, "wall_time_s": 75.0}
+
+
+def test_bad_run_directory_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["package", "--run", str(tmp_path), "--name", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a pretraining run directory" in err
+    assert not any(tmp_path.iterdir())
