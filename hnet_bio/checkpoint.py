@@ -4,13 +4,8 @@ A directory is self-describing: `load_pretrained(dir)` rebuilds the right model 
 config.json and loads the weights strictly. Training adds optimizer/trainer state beside these
 files (pipelines/), which loading the model ignores.
 
-metadata.json keys (all optional except `model_class`, which `save_pretrained` writes itself):
-- "modality": "dna" | "audio". Decides what `hnet-bio generate` writes (FASTA or WAV).
-- "byte_convention": how bytes map to data. "ascii-upper" (DNA letters upper-cased, IUPAC kept),
-  "ascii-softmask" (DNA letters, lower case = soft-masked), "mulaw-8bit" (audio, 8-bit mu-law).
-- "sample_rate": audio bytes per second (int), needed to write a WAV.
-- "train_bytes": bytes the model was trained on (int).
-Other keys (corpus description, step, eval_bpb, ...) are kept as written.
+metadata.json is read and written as `hnet_bio.metadata.CheckpointMetadata` (modality, byte
+convention, sample rate, bytes seen, ...; validated once on read).
 
 Wherever a directory is accepted, the name of a shipped model (`hnet_bio.shipped`, e.g.
 "dna-bacteria-small") works too when no file of that name exists. Weights stored in bf16 (the
@@ -32,6 +27,7 @@ from hnet_bio.config import HNetConfig
 from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError, ConfigError
 from hnet_bio.lm import build_model
+from hnet_bio.metadata import CheckpointMetadata
 from hnet_bio.shipped import resolve_checkpoint, shipped_models
 
 CONFIG_FILE = "config.json"
@@ -40,7 +36,8 @@ METADATA_FILE = "metadata.json"
 
 
 def save_pretrained(
-    model: torch.nn.Module, path: str | os.PathLike[str], metadata: dict | None = None
+    model: torch.nn.Module, path: str | os.PathLike[str],
+    metadata: CheckpointMetadata | dict[str, Any] | None = None,
 ) -> None:
     """Write config, weights and metadata (modality, byte convention, bytes seen, ...) to `path`."""
     path = Path(path)
@@ -51,34 +48,32 @@ def save_pretrained(
     with atomic_path(path / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp), metadata={"format": "pt"})
     model.config.save(path / CONFIG_FILE)
-    meta = {"model_class": type(model).__name__, **(metadata or {})}
-    atomic_write_json(path / METADATA_FILE, meta)
+    if metadata is None:
+        metadata = CheckpointMetadata()
+    elif isinstance(metadata, dict):
+        metadata = CheckpointMetadata.from_json(metadata, "metadata")
+    meta = metadata.replace(model_class=type(model).__name__)
+    atomic_write_json(path / METADATA_FILE, meta.to_json())
 
 
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """metadata.json of a checkpoint directory (or of a shipped model by name); {} if it has none."""
+def read_metadata(path: str | os.PathLike[str]) -> CheckpointMetadata:
+    """metadata.json of a checkpoint directory (or of a shipped model by name), validated; the
+    defaults (a DNA model) if it has none."""
     if not Path(path).exists() and os.fspath(path) in shipped_models():
         path = resolve_checkpoint(path)
     file = Path(path) / METADATA_FILE
     if not file.exists():
-        return {}
+        return CheckpointMetadata()
     try:
-        return json.loads(file.read_text())
+        data = json.loads(file.read_text())
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{file}: not valid JSON ({exc})") from None
+    return CheckpointMetadata.from_json(data, str(file))
 
 
-MODALITIES = ("dna", "audio")
-
-
-def checkpoint_modality(meta: dict[str, Any]) -> str:
-    """"dna" or "audio": metadata "modality", else inferred from its byte convention; DNA if unrecorded."""
-    modality = str(meta.get("modality") or "").lower()
-    if not modality:
-        modality = "audio" if "mulaw" in str(meta.get("byte_convention", "")).lower() else "dna"
-    if modality not in MODALITIES:
-        raise CheckpointError(f"checkpoint modality {modality!r} is not supported (expected dna or audio)")
-    return modality
+def checkpoint_modality(meta: CheckpointMetadata) -> str:
+    """TRANSITIONAL (removed once every caller reads ``meta.modality``)."""
+    return meta.modality
 
 
 def load_pretrained(
@@ -86,7 +81,7 @@ def load_pretrained(
     map_location: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
     expected_class: type[torch.nn.Module] | None = None,
-) -> tuple[torch.nn.Module, dict[str, Any]]:
+) -> tuple[torch.nn.Module, CheckpointMetadata]:
     """Rebuild the model from `path`/config.json and load `path`/model.safetensors strictly.
 
     path: a checkpoint directory, or the name of a shipped model (see `hnet_bio.shipped`); an

@@ -46,7 +46,7 @@ from hnet_bio.checkpoint import (
 from hnet_bio.dtypes import cast_model
 from hnet_bio.shipped import CARD_FILE
 from pipelines.errors import UsageError
-from pipelines.evaluate import training_units
+from pipelines.evaluation.heldout import training_units
 from pipelines.inputs import apply_threads
 from pipelines.packaging import measures as mm
 from pipelines.packaging.card import render_card

@@ -149,8 +149,8 @@ def anchor_numbers(out: Path, recipe: dict[str, Any], verbose: bool = True) -> d
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
             return stored["anchors"]
-    from pipelines.evaluate import held_out_windows, training_units
     from pipelines.evaluation.anchors import compressed_bpb, markov_bpb, markov_bpb_sets
+    from pipelines.evaluation.heldout import held_out_windows, training_units
 
     data, train = recipe["data"], recipe["train"]
     seq_len, max_order = int(train.get("seq_len", 1024)), int(recipe["anchors"]["max_order"])
@@ -221,7 +221,7 @@ def _seen_windows(recipe: dict[str, Any], seed: int) -> list[np.ndarray]:
 
 def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
     """Each arm's last checkpoint on each extra held-out set (cached in its run directory)."""
-    from pipelines.evaluate import evaluate_checkpoint
+    from pipelines.evaluation.heldout import evaluate_checkpoint
     from pipelines.runs import run_dir as rd
 
     result: dict[str, dict[str, dict[str, float | None]]] = {}

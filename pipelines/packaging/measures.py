@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from pipelines.errors import UsageError
-from pipelines.evaluate import anchor_numbers, corpus_windows
+from pipelines.evaluation.heldout import anchor_numbers, corpus_windows
 
 SLICE_WINDOWS = 4  # windows per slice file: 8,192 predicted bytes per model, a few seconds on a CPU core
 

@@ -10,6 +10,7 @@ import torch
 
 from hnet_bio import CheckpointError, HNetConfig, HNetLM, IsotropicLM, build_model
 from hnet_bio.checkpoint import load_pretrained, read_metadata, save_pretrained
+from hnet_bio.metadata import CheckpointMetadata
 from tests.paths import CONFIGS
 
 
@@ -34,7 +35,10 @@ def test_round_trip_gives_identical_logits(tmp_path: Path, name: str) -> None:
     with torch.no_grad():
         assert torch.equal(loaded.eval()(ids).logits, model(ids).logits)
     got = read_metadata(tmp_path / "ckpt")
-    assert got == {"model_class": type(model).__name__, **meta}
+    assert got == CheckpointMetadata(model_class=type(model).__name__, modality="dna",
+                                     byte_convention="ascii-upper", train_bytes=12345)
+    assert json.loads((tmp_path / "ckpt" / "metadata.json").read_text()) == {
+        "model_class": type(model).__name__, **meta}
     files = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
     assert files == ["config.json", "metadata.json", "model.safetensors"]
 

@@ -14,8 +14,8 @@ import torch
 from hnet_bio.checkpoint import load_pretrained
 from pipelines import pretrain as pt
 from pipelines.cli import main
-from pipelines.evaluate import evaluate_checkpoint
 from pipelines.evaluation.anchors import compressed_bpb
+from pipelines.evaluation.heldout import evaluate_checkpoint
 from pipelines.training.metrics import read_metrics
 from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
 from tests.paths import ROOT
