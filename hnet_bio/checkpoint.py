@@ -26,7 +26,7 @@ from hnet_bio.atomic import atomic_path, atomic_write_json
 from hnet_bio.config import HNetConfig
 from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError, ConfigError
-from hnet_bio.lm import build_model
+from hnet_bio.lm import HNetLM, IsotropicLM, build_model
 from hnet_bio.metadata import CheckpointMetadata
 from hnet_bio.shipped import resolve_checkpoint, shipped_models
 
@@ -36,7 +36,7 @@ METADATA_FILE = "metadata.json"
 
 
 def save_pretrained(
-    model: torch.nn.Module, path: str | os.PathLike[str],
+    model: HNetLM | IsotropicLM, path: str | os.PathLike[str],
     metadata: CheckpointMetadata | dict[str, Any] | None = None,
 ) -> None:
     """Write config, weights and metadata (modality, byte convention, bytes seen, ...) to `path`."""

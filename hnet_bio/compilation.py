@@ -21,7 +21,7 @@ def byte_level_isotropics(model: nn.Module) -> list[Isotropic]:
     if isinstance(backbone, Isotropic):
         return [backbone]
     if isinstance(backbone, HNet):
-        if backbone.is_innermost:
+        if isinstance(backbone.main_network, Isotropic):  # a one-level HNet: its stack is at bytes
             return [backbone.main_network]
         return [backbone.encoder, backbone.decoder]
     raise TypeError(f"expected an HNetLM or IsotropicLM, got {type(model).__name__}")
@@ -31,7 +31,7 @@ def compile_byte_level(model: nn.Module) -> int:
     """torch.compile every mixer and MLP at byte level, in place. Returns how many modules."""
     count = 0
     for iso in byte_level_isotropics(model):
-        for block in iso.layers:
+        for block in iso.blocks:
             for module in (block.mixer, block.mlp):
                 if module is not None:
                     module.compile()

@@ -9,8 +9,11 @@ float32; we do the same for any half dtype, and cast everything for float32/64.
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 import torch
+
+M = TypeVar("M", bound=torch.nn.Module)
 
 FP32_KEEP = re.compile(r"(^|\.)residual_proj\.|(^|\.)mixer\.D$")  # params kept in fp32 under half dtypes
 
@@ -19,7 +22,7 @@ def wide(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype == torch.float64 else x.float()
 
 
-def cast_model(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+def cast_model(model: M, dtype: torch.dtype) -> M:
     """Cast to `dtype` in place, keeping residual_proj and mixer.D in float32 when dtype is a half type.
 
     The kept parameters keep their exact float32 values (saved before the cast, not rounded to

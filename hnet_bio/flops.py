@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from torch import nn
 
+from hnet_bio.config import HNetConfig
 from hnet_bio.hnet import HNet
 from hnet_bio.layers.attention import CausalMHA
+from hnet_bio.layers.block import Isotropic
+
+
+class ByteModel(Protocol):
+    """What the count reads of a model: `HNetLM` and `IsotropicLM` (lm.py, which imports this file)."""
+
+    @property
+    def config(self) -> HNetConfig: ...
+
+    @property
+    def lm_head(self) -> nn.Linear: ...
+
+    @property
+    def backbone(self) -> HNet | Isotropic: ...
 
 
 def _level_params(module: nn.Module, skip: nn.Module | None = None) -> int:
@@ -26,14 +42,14 @@ def _attention_flops(module: nn.Module, seq_len: float, skip: nn.Module | None =
     return total
 
 
-def flops_per_byte(model: nn.Module, seq_len: int, training: bool = True,
+def flops_per_byte(model: ByteModel, seq_len: int, training: bool = True,
                    ratios: Sequence[float] | None = None) -> float:
     """FLOPs per byte; ``ratios`` (positions per chunk per stage, e.g. a run's measured compression)
     replace the config's target ratios, so "matched in FLOPs" can be checked at what was reached."""
     config = model.config
     ratios = list(ratios) if ratios is not None else config.target_ratios()
     total = 2.0 * model.lm_head.weight.numel()  # lm_head; the embedding is a lookup
-    backbone = model.backbone
+    backbone: HNet | Isotropic = model.backbone
     level, fraction = 0, 1.0
     while True:
         inner = backbone.main_network if isinstance(backbone, HNet) and not backbone.is_innermost else None

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from hnet_bio.cache import HNetState, IsotropicState
+from hnet_bio.cache import HNetState
+from hnet_bio.layers.block import IsotropicState
 from hnet_bio.lm import HNetLM, IsotropicLM
 
 State = HNetState | IsotropicState

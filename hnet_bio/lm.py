@@ -16,14 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hnet_bio.cache import HNetState, IsotropicState
+from hnet_bio.cache import HNetState
 from hnet_bio.config import HNetConfig
 from hnet_bio.dc import ratio_loss
 from hnet_bio.dtypes import wide
 from hnet_bio.flops import flops_per_byte
-from hnet_bio.hnet import HNet, InnerOutput, StageOutput
+from hnet_bio.hnet import HNet, HNetOutput, InnerOutput, StageOutput
 from hnet_bio.init import init_hnet, init_isotropic
-from hnet_bio.layers.block import Isotropic
+from hnet_bio.layers.block import Isotropic, IsotropicState
 
 LN2 = math.log(2.0)
 
@@ -74,6 +74,7 @@ class _ByteLM(nn.Module):
     """Shared embedding / lm_head / loss plumbing; subclasses define `backbone` and `_run`."""
 
     config: HNetConfig
+    backbone: HNet | Isotropic
 
     def __init__(self, config: HNetConfig) -> None:
         super().__init__()
@@ -125,7 +126,12 @@ class _ByteLM(nn.Module):
     def step(self, byte: torch.Tensor, state: HNetState | IsotropicState) -> torch.Tensor:
         """byte (B,) the next byte of every row -> logits (B, V) for the byte after it; advances state."""
         h = self.embeddings(byte.long())  # (B, D0)
-        return wide(self.lm_head(self.backbone.step(h, state)))
+        backbone = self.backbone
+        if isinstance(backbone, HNet) and isinstance(state, HNetState):
+            return wide(self.lm_head(backbone.step(h, state)))
+        if isinstance(backbone, Isotropic) and isinstance(state, IsotropicState):
+            return wide(self.lm_head(backbone.step(h, state)))
+        raise TypeError(f"a {type(state).__name__} is not the decoding state of a {type(self).__name__}")
 
     def _run(self, h: torch.Tensor, mask: torch.Tensor, return_state: bool) -> LMOutput:
         raise NotImplementedError
@@ -149,6 +155,8 @@ class _ByteLM(nn.Module):
 class HNetLM(_ByteLM):
     """Bytes -> embedding -> HNet (level 0) -> lm_head. Keys match the reference checkpoints."""
 
+    backbone: HNet
+
     def __init__(self, config: HNetConfig) -> None:
         if not config.is_hierarchical:
             raise ValueError("HNetLM needs a hierarchical arch_layout; use IsotropicLM for a flat one")
@@ -161,14 +169,16 @@ class HNetLM(_ByteLM):
         init_hnet(self.backbone, 0, std)
 
     def _run(self, h: torch.Tensor, mask: torch.Tensor, return_state: bool) -> LMOutput:
-        last, stages, inner, *state = self.backbone(h, mask, return_state)
-        out = LMOutput(logits=last, last_hidden=last, mask=mask, stages=stages, inner=inner)
-        out.state = state[0] if state else None
-        return out
+        res: HNetOutput = self.backbone(h, mask, return_state)
+        last = res.hidden_states
+        return LMOutput(logits=last, last_hidden=last, mask=mask, stages=res.stages, inner=res.inner,
+                        state=res.state)
 
 
 class IsotropicLM(_ByteLM):
     """The flat byte-level baseline: one Isotropic stack at byte resolution, same interface."""
+
+    backbone: Isotropic
 
     def __init__(self, config: HNetConfig) -> None:
         if config.is_hierarchical:

@@ -106,14 +106,16 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
 _POSITIVE = ("sample_rate", "seq_len")
 
 
-def _checked(key: str, value: Any, source: str) -> Any:
+def _checked(key: str, value: object, source: str) -> object:
     want = _TYPES[key]
     if isinstance(value, bool) or not isinstance(value, want):
         names = " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
         raise CheckpointError(f"{source}: {key} must be {names}, found {value!r}")
-    if key in _POSITIVE and value <= 0:
+    if key in _POSITIVE and isinstance(value, int) and value <= 0:  # (every _POSITIVE key is an int)
         raise CheckpointError(f"{source}: {key} must be positive, found {value}")
-    return float(value) if key == "eval_bpb" else value
+    if key == "eval_bpb" and isinstance(value, int):
+        return float(value)
+    return value
 
 
 def _modality(data: dict[str, Any], source: str) -> str:

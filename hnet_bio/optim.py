@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from hnet_bio.hnet import HNet
+from hnet_bio.lm import HNetLM, IsotropicLM
 
 
 def parameter_levels(model: nn.Module) -> dict[str, int]:
@@ -36,7 +37,7 @@ def no_decay(name: str, param: nn.Parameter) -> bool:
     return param.dim() < 2
 
 
-def param_groups(model: nn.Module, weight_decay: float = 0.1) -> list[dict[str, Any]]:
+def param_groups(model: HNetLM | IsotropicLM, weight_decay: float = 0.1) -> list[dict[str, Any]]:
     """AdamW groups keyed by (level, decay). Each has `lr_multiplier`; the training loop sets
     group["lr"] = base_lr * schedule(step) * group["lr_multiplier"]."""
     multipliers = model.config.lr_multipliers()

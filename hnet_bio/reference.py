@@ -21,6 +21,7 @@ import importlib
 import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +81,10 @@ def read_pickle_state(path: str | os.PathLike[str], trust_pickle: bool = False) 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    extra: list[tuple[Any, str]] = []
+    extra: list[tuple[Callable[..., Any], str]] = []  # (allowed object, the name torch asked for)
     for _ in range(64):  # each retry allow-lists one more omegaconf name
         try:
-            with torch.serialization.safe_globals(extra):
+            with torch.serialization.safe_globals([*extra]):
                 return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             match = _UNSUPPORTED.search(str(exc))

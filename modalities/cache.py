@@ -9,6 +9,7 @@ means a complete bin. Workers then ``np.memmap`` the bin, so memory follows the 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -66,14 +67,15 @@ def cached_source(source: Path, kind: str, options: dict[str, object], build: Bu
     with atomic_write(bin_path) as out:
         units = build(source, out)
     offset = 0
-    rows = []
+    cached = []
     for name, desc, length in units:
-        rows.append({"name": name, "description": desc, "offset": offset, "length": length})
+        cached.append(CachedUnit(name, desc, offset, length))
         offset += length
     with atomic_write(index_path) as fh:
+        rows = [dataclasses.asdict(u) for u in cached]  # name, description, offset, length
         index = {"source": str(source), "kind": kind, "options": options, "units": rows}
         fh.write(json.dumps(index).encode())
-    return CachedSource(str(source), str(bin_path), tuple(CachedUnit(**r) for r in rows))
+    return CachedSource(str(source), str(bin_path), tuple(cached))
 
 
 def _load_index(source: Path, bin_path: Path, index_path: Path) -> CachedSource | None:

@@ -306,10 +306,10 @@ def open_corpus(
             if modality == "audio" and info is not None:  # "digits/1", not a bare "1" that repeats
                 unit_name = str(f.relative_to(corpus_root(info, data_dir) / info.root).with_suffix(""))
             units.append(Unit(unit_name, str(f), entry.bin_path, u.offset, u.length, group))
-    how = {"by_group": bool(info and info.by_group), "tail_when_few": info is None,
-           "min_eval_bytes": min_eval_bytes}
-    chosen = split_units(units, split, eval_fraction, seed, **how)
-    source["held_out"] = describe_held_out(units, eval_fraction, seed, **how)
+    by_group, tail_when_few = bool(info and info.by_group), info is None
+    rule = (by_group, tail_when_few, min_eval_bytes)
+    chosen = split_units(units, split, eval_fraction, seed, *rule)
+    source["held_out"] = describe_held_out(units, eval_fraction, seed, *rule)
     return Corpus(chosen, modality, rate if modality == "audio" else None, name, split, source)
 
 

@@ -63,8 +63,8 @@ class RandomWindows(Dataset):
         rng = np.random.default_rng([self.seed, i])
         flip = bool(self.rc_augment and rng.random() < 0.5)
         for _ in range(MAX_REDRAWS):
-            unit = int(self.eligible[min(np.searchsorted(self.cumulative, rng.random(), side="right"),
-                                         self.eligible.size - 1)])
+            drawn = int(np.searchsorted(self.cumulative, rng.random(), side="right"))
+            unit = int(self.eligible[min(drawn, self.eligible.size - 1)])
             start = int(rng.integers(0, self.lengths[unit] - self.length + 1))
             if self.max_n_frac is None:
                 return unit, start, flip

@@ -81,6 +81,8 @@ def open_binary(path: Path) -> BinaryIO:
     kind = compression(path)
     if kind == "none":
         return open(path, "rb")
+    # The decompressing readers have BinaryIO's reading methods; typeshed types them only as
+    # io.BufferedIOBase, which lacks the attributes TextIOWrapper's buffer protocol names.
     if kind == "xz":
         return lzma.open(path, "rb")  # type: ignore[return-value]
     if kind == "bz2":

@@ -4,21 +4,33 @@ m = Mamba-2, M = Mamba-2 + SwiGLU, t = attention, T = attention + SwiGLU. The re
 kept in float32 (the reference's residual_in_fp32) and every Isotropic ends with its own RMSNorm.
 
 Incremental decoding: blocks and stacks hold no state of their own; `forward(..., return_state=True)`
-collects their mixers' states into an `IsotropicState`, and `step` passes it back to the mixers.
+collects their mixers' states into an `IsotropicState` (defined here, beside the stack it belongs
+to), and `step` passes it back to the mixers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
 import torch
 from torch import nn
 
-from hnet_bio.cache import IsotropicState
 from hnet_bio.config import LAYOUT_TOKEN, HNetConfig
 from hnet_bio.dtypes import wide
 from hnet_bio.layers.attention import CausalMHA, KVCache
 from hnet_bio.layers.mamba2 import Mamba2, MambaState
 from hnet_bio.layers.mlp import SwiGLU
 from hnet_bio.layers.norm import RMSNorm
+
+
+@dataclass
+class IsotropicState:
+    """What one stack needs for its next position: its mixers' states and how far each row got."""
+
+    layers: list[MambaState | KVCache]  # one per block, in order
+    length: torch.Tensor  # (B,) long: positions seen at this level
 
 
 def parse_layout(layout: str) -> list[str]:
@@ -86,8 +98,15 @@ class Block(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`forward` for one position per row: h (B, D), residual (B, D) fp32 or None."""
         residual = wide(h) if residual is None else residual + wide(h)
-        x = self.mixer.step(self.norm1(residual, out_dtype=h.dtype), state)  # type: ignore[arg-type]
+        x = self._mixer_step(self.norm1(residual, out_dtype=h.dtype), state)
         return self._mlp(x, residual)
+
+    def _mixer_step(self, x: torch.Tensor, state: MambaState | KVCache) -> torch.Tensor:
+        if isinstance(self.mixer, Mamba2) and isinstance(state, MambaState):
+            return self.mixer.step(x, state)
+        if isinstance(self.mixer, CausalMHA) and isinstance(state, KVCache):
+            return self.mixer.step(x, state)
+        raise TypeError(f"a {type(state).__name__} is not the state of a {type(self.mixer).__name__} mixer")
 
     def _mlp(self, h: torch.Tensor, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.mlp is None:
@@ -106,13 +125,18 @@ class Isotropic(nn.Module):
         self.layers = nn.ModuleList(Block(kind, config, level) for kind in parse_layout(layout))
         self.rmsnorm = RMSNorm(config.d_model[level], config.hnet_bio.norm_eps)
 
+    @property
+    def blocks(self) -> Sequence[Block]:
+        """`layers` (the reference's name) with its element type: nn.ModuleList is untyped."""
+        return cast(Sequence[Block], self.layers)
+
     def forward(
         self, h: torch.Tensor, mask: torch.Tensor | None = None, return_state: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, IsotropicState]:
         """h (B, L, D), mask (B, L) valid prefix -> (B, L, D) (and the state after each row's end)."""
         residual = None
         states: list[MambaState | KVCache] = []
-        for layer in self.layers:
+        for layer in self.blocks:
             if return_state:
                 h, residual, state = layer(h, residual, mask, return_state=True)
                 states.append(state)
@@ -128,7 +152,7 @@ class Isotropic(nn.Module):
     def step(self, h: torch.Tensor, state: IsotropicState) -> torch.Tensor:
         """h (B, D), one more position per row -> (B, D)."""
         residual = None
-        for layer, layer_state in zip(self.layers, state.layers):
+        for layer, layer_state in zip(self.blocks, state.layers):
             h, residual = layer.step(h, residual, layer_state)
         state.length = state.length + 1
         return self._final(h, residual)

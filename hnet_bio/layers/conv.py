@@ -28,14 +28,14 @@ def _conv(padded: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tor
 
 class _CausalConvSiLU(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, padded, weight, bias, activate):  # type: ignore[override]
+    def forward(ctx, padded, weight, bias, activate):
         ctx.save_for_backward(padded, weight, bias)
         ctx.activate = activate
         pre = _conv(padded, weight, bias)
         return F.silu(pre, inplace=True) if activate else pre
 
     @staticmethod
-    def backward(ctx, dout):  # type: ignore[override]
+    def backward(ctx, dout):
         padded, weight, bias = ctx.saved_tensors
         k = weight.shape[-1]
         length = dout.shape[1]

@@ -32,7 +32,7 @@ def _norm_backward(
 
 class _RMSNorm(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, eps, out_dtype):  # type: ignore[override]
+    def forward(ctx, x, weight, eps, out_dtype):
         xf = wide(x)  # (..., d)
         r = torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)  # (..., 1)
         ctx.save_for_backward(x, weight, r)
@@ -40,7 +40,7 @@ class _RMSNorm(torch.autograd.Function):
         return (xf * r * wide(weight)).to(out_dtype)
 
     @staticmethod
-    def backward(ctx, dy):  # type: ignore[override]
+    def backward(ctx, dy):
         x, weight, r = ctx.saved_tensors
         xf = wide(x)
         dxf, dw = _norm_backward(wide(dy), xf, r.unsqueeze(-1), weight, x.shape[-1])
@@ -49,7 +49,7 @@ class _RMSNorm(torch.autograd.Function):
 
 class _GatedRMSNorm(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, z, weight, group, eps):  # type: ignore[override]
+    def forward(ctx, x, z, weight, group, eps):
         xf = wide(x) * F.silu(wide(z))  # (..., d)
         xg = xf.view(*xf.shape[:-1], -1, group)
         r = torch.rsqrt(xg.pow(2).mean(-1, keepdim=True) + eps)  # (..., groups, 1)
@@ -58,7 +58,7 @@ class _GatedRMSNorm(torch.autograd.Function):
         return ((xg * r).view(xf.shape) * wide(weight)).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, dy):  # type: ignore[override]
+    def backward(ctx, dy):
         x, z, weight, r = ctx.saved_tensors
         zf, xw = wide(z), wide(x)
         sig = torch.sigmoid(zf)

@@ -70,11 +70,21 @@ class Mamba2(nn.Module):
 
     def split_projection(self, zxbcdt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(..., d_in_proj) -> z (..., d_inner), xBC (..., conv_dim), dt (..., nheads)."""
-        return torch.split(zxbcdt, [self.d_inner, self.conv_dim, self.nheads], dim=-1)
+        z, xbc, dt = torch.split(zxbcdt, [self.d_inner, self.conv_dim, self.nheads], dim=-1)
+        return z, xbc, dt
 
     def split_xbc(self, xbc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(..., conv_dim) -> x (..., d_inner), B and C (..., ngroups * d_state)."""
         gn = self.ngroups * self.d_state
-        return torch.split(xbc, [self.d_inner, gn, gn], dim=-1)
+        x, B, C = torch.split(xbc, [self.d_inner, gn, gn], dim=-1)
+        return x, B, C
+
+    @property
+    def conv_bias(self) -> torch.Tensor:
+        """conv1d.bias (conv_dim,): always present, conv1d is built with bias=True as the reference's."""
+        bias = self.conv1d.bias
+        assert bias is not None
+        return bias
 
     # Recompute the mixer's activations in backward instead of saving them (see `recompute.py`).
     # A plain attribute, not a buffer: it never reaches the state_dict.
@@ -114,7 +124,7 @@ class Mamba2(nn.Module):
         else:
             history = conv_state.to(xbc.dtype).transpose(1, 2)
         padded = torch.cat([history, xbc], dim=1)  # (B, d_conv-1+L, conv_dim)
-        xbc = causal_depthwise_conv(padded, self.conv1d.weight.squeeze(1), self.conv1d.bias, silu=True)
+        xbc = causal_depthwise_conv(padded, self.conv1d.weight.squeeze(1), self.conv_bias, silu=True)
         x, B, C = self.split_xbc(xbc)  # (B, L, ...)
 
         dt = F.softplus(wide(dt) + wide(self.dt_bias))  # (B, L, H)
@@ -148,7 +158,7 @@ class Mamba2(nn.Module):
         z, xbc, dt = self.split_projection(self.in_proj(u))
         window = torch.cat([state.conv.to(xbc.dtype), xbc.unsqueeze(-1)], dim=-1)  # (B, conv_dim, d_conv)
         state.conv = window[..., 1:]
-        conv = (window * self.conv1d.weight.squeeze(1)).sum(-1) + self.conv1d.bias
+        conv = (window * self.conv1d.weight.squeeze(1)).sum(-1) + self.conv_bias
         x, B, C = self.split_xbc(F.silu(conv))
         dt = F.softplus(wide(dt) + wide(self.dt_bias))  # (B, H)
         A = -torch.exp(wide(self.A_log))  # (H,)

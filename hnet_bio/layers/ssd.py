@@ -61,7 +61,7 @@ class _IntraChunk(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, C, B, a_cum, u):  # type: ignore[override]
+    def forward(ctx, C, B, a_cum, u):
         # C, B (b, c, g, q, n); a_cum (b, c, g, r, q); u (b, c, g, r, q, p)
         # Everything in u's dtype with autocast off: under bf16 autocast the matmuls would otherwise
         # return bf16 and the backward would mix dtypes (autograd casts each gradient back to its
@@ -74,13 +74,13 @@ class _IntraChunk(torch.autograd.Function):
             return weights @ u  # (b, c, g, r, q, p)
 
     @staticmethod
-    def backward(ctx, dy):  # type: ignore[override]
+    def backward(ctx, dy):
         C, B, a_cum, u = ctx.saved_tensors
         with torch.autocast(u.device.type, enabled=False):
             return _IntraChunk._grads(C, B, a_cum, u, dy.to(u.dtype))
 
     @staticmethod
-    def _grads(C, B, a_cum, u, dy):  # type: ignore[no-untyped-def]
+    def _grads(C, B, a_cum, u, dy):
         cb = C @ B.transpose(-1, -2)  # (b, c, g, q, q)
         decay = _decay(a_cum)  # (b, c, g, r, q, q)
         d_weights = dy @ u.transpose(-1, -2)  # (b, c, g, r, q, q)
