@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-_PACKAGES = {"mamba_ssm": "mamba_ssm", "causal_conv1d": "causal_conv1d", "flash_attn": "flash_attn"}
+# The fused paths this project calls (mamba_ssm's scan, flash_attn's attention); the conv stays pure.
+_PACKAGES = ("mamba_ssm", "flash_attn")
 
 
 @functools.cache
@@ -32,7 +33,7 @@ def _importable(module: str) -> bool:
 def available() -> dict[str, bool]:
     """Which fused kernels could run here (package importable and a CUDA device present)."""
     cuda = torch.cuda.is_available()
-    return {name: cuda and _importable(module) for name, module in _PACKAGES.items()}
+    return {name: cuda and _importable(name) for name in _PACKAGES}
 
 
 def pure_forced() -> bool:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 
 from hnet_bio.atomic import atomic_write
@@ -20,7 +21,7 @@ DEFAULT_SAMPLE_RATE = 16000
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au"}
 
 __all__ = [
-    "AUDIO_SUFFIXES", "DEFAULT_SAMPLE_RATE", "MU", "byte_to_seconds", "decode_bytes", "encode_file",
+    "AUDIO_SUFFIXES", "DEFAULT_SAMPLE_RATE", "MU", "byte_to_seconds", "encode_file",
     "load_audio", "mu_law_decode", "mu_law_encode", "native_rates", "seconds_to_byte", "write_wav",
 ]
 
@@ -32,8 +33,6 @@ def load_audio(
 
     Averaging channels (not taking the left one) keeps content panned to either side.
     """
-    import soundfile as sf
-
     p = Path(path)
     if not p.is_file():
         raise MissingInputError(p, "no such audio file")
@@ -51,7 +50,7 @@ def load_audio(
     wave = data.mean(axis=1, dtype=np.float32)  # (T,)
     rate = int(native)
     if sample_rate is not None and sample_rate != rate:
-        import torchaudio.functional as AF
+        import torchaudio.functional as AF  # why: ~50 ms to import; only resampling needs it
 
         wave = AF.resample(torch.from_numpy(wave), rate, int(sample_rate)).numpy()
         rate = int(sample_rate)
@@ -60,8 +59,6 @@ def load_audio(
 
 def native_rates(paths: list[Path]) -> list[int]:
     """Each file's own sample rate, read from its header (no decoding): to pick a corpus's rate."""
-    import soundfile as sf
-
     rates = []
     for p in paths:
         if p.stat().st_size == 0:
@@ -75,7 +72,7 @@ def native_rates(paths: list[Path]) -> list[int]:
 
 def mu_law_encode(wave: np.ndarray) -> np.ndarray:
     """float waveform (clamped to [-1, 1]) -> uint8 mu-law codes, mu = 255 (torchaudio's formula)."""
-    import torchaudio.functional as AF
+    import torchaudio.functional as AF  # why: as in load_audio
 
     x = torch.from_numpy(np.clip(np.asarray(wave, dtype=np.float32), -1.0, 1.0))
     return AF.mu_law_encoding(x, MU + 1).to(torch.uint8).numpy()
@@ -83,15 +80,13 @@ def mu_law_encode(wave: np.ndarray) -> np.ndarray:
 
 def mu_law_decode(codes: np.ndarray | bytes) -> np.ndarray:
     """uint8 mu-law codes -> float32 waveform in [-1, 1]."""
-    import torchaudio.functional as AF
+    import torchaudio.functional as AF  # why: as in load_audio
 
     arr = np.frombuffer(codes, dtype=np.uint8) if isinstance(codes, (bytes, bytearray)) else np.asarray(codes)
     if arr.dtype != np.uint8:
         raise TypeError(f"mu_law_decode expects uint8 codes, got {arr.dtype}")
     return AF.mu_law_decoding(torch.from_numpy(arr.astype(np.int64)), MU + 1).to(torch.float32).numpy()
 
-
-decode_bytes = mu_law_decode
 
 
 def encode_file(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:
@@ -102,8 +97,6 @@ def encode_file(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_
 
 def write_wav(path: str | os.PathLike[str], bytes_or_wave: np.ndarray | bytes, sample_rate: int) -> Path:
     """Write 16-bit PCM WAV atomically; uint8/bytes input is mu-law decoded first, floats are clamped."""
-    import soundfile as sf
-
     data = bytes_or_wave
     if isinstance(data, (bytes, bytearray)) or np.asarray(data).dtype == np.uint8:
         wave = mu_law_decode(data)

@@ -18,10 +18,11 @@ import numpy as np
 
 from hnet_bio.atomic import atomic_write
 from modalities.annotations import Feature, read_annotations
+from modalities.cache import cache_root
 from modalities.errors import RegionError
 from modalities.iupac import LETTERS, complement_table, reverse_complement
 from modalities.regions import Region, parse_region, read_bed
-from modalities.seqio import Header, check_file, compression, sequence_events, sequence_format
+from modalities.seqio import Header, check_file, compression, open_binary, sequence_events, sequence_format
 
 __all__ = [
     "Feature", "Record", "Region", "complement_table", "fasta_lines", "n_fraction", "parse_region",
@@ -99,8 +100,6 @@ def _starts_with_header(p: Path) -> bool:
     A plain file whose last line has no newline is left to the streaming parser too: pyfaidx 0.9
     then misses a short line just before it (``>r\nAAA\nA\nA`` reads as 4 bases, not 5).
     """
-    from modalities.seqio import open_binary
-
     with open_binary(p) as fh:
         if fh.read(4096).lstrip()[:1] != b">":
             return False
@@ -116,8 +115,6 @@ def _index_paths(p: Path) -> tuple[str, str]:
     fai, gzi = Path(f"{p}.fai"), Path(f"{p}.gzi")
     if fai.exists() or os.access(p.parent, os.W_OK):
         return str(fai), str(gzi)
-    from modalities.cache import cache_root
-
     key = hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:16]
     root = cache_root() / "faidx"
     root.mkdir(parents=True, exist_ok=True)
@@ -126,7 +123,7 @@ def _index_paths(p: Path) -> tuple[str, str]:
 
 def _read_with_faidx(p: Path, reg: Region | None) -> bytes | None:
     """Random access through pyfaidx; None when pyfaidx cannot index the file (irregular lines)."""
-    import pyfaidx
+    import pyfaidx  # why: ~40 ms to import, and only indexed FASTA reads need it
 
     fai, gzi = _index_paths(p)
     try:

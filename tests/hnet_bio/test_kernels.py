@@ -15,7 +15,7 @@ CUDA = torch.cuda.is_available()
 
 def test_cpu_tensors_never_take_the_fused_path(monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.zeros(2, 3)
-    for name in ("mamba_ssm", "flash_attn", "causal_conv1d"):
+    for name in ("mamba_ssm", "flash_attn"):
         assert kernels.use_fused(name, x) is False
     monkeypatch.setenv("HNET_BIO_PURE", "1")
     assert kernels.pure_forced()
@@ -25,7 +25,7 @@ def test_cpu_tensors_never_take_the_fused_path(monkeypatch: pytest.MonkeyPatch) 
 
 def test_availability_requires_cuda() -> None:
     status = kernels.available()
-    assert set(status) == {"mamba_ssm", "causal_conv1d", "flash_attn"}
+    assert set(status) == {"mamba_ssm", "flash_attn"}
     if not CUDA:
         assert not any(status.values())
 
