@@ -27,7 +27,7 @@ def perturbed(name: str) -> HNetLM | IsotropicLM:
 @pytest.mark.parametrize("name", ["tiny-1stage", "tiny-2stage", "tiny-isotropic"])
 def test_round_trip_gives_identical_logits(tmp_path: Path, name: str) -> None:
     model = perturbed(name)
-    meta = {"modality": "dna", "byte_convention": "ascii-upper", "train_bytes": 12345}
+    meta = CheckpointMetadata(modality="dna", byte_convention="ascii-upper", train_bytes=12345)
     save_pretrained(model, tmp_path / "ckpt", metadata=meta)
     loaded, _ = load_pretrained(tmp_path / "ckpt", expected_class=type(model))
     assert type(loaded) is type(model)
@@ -38,15 +38,17 @@ def test_round_trip_gives_identical_logits(tmp_path: Path, name: str) -> None:
     assert got == CheckpointMetadata(model_class=type(model).__name__, modality="dna",
                                      byte_convention="ascii-upper", train_bytes=12345)
     assert json.loads((tmp_path / "ckpt" / "metadata.json").read_text()) == {
-        "model_class": type(model).__name__, **meta}
+        "model_class": type(model).__name__, "modality": "dna", "byte_convention": "ascii-upper",
+        "train_bytes": 12345}
     files = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
     assert files == ["config.json", "metadata.json", "model.safetensors"]
 
 
 def test_bfloat16_load_keeps_fp32_residual(tmp_path: Path) -> None:
-    save_pretrained(perturbed("tiny-2stage"), tmp_path, metadata={"modality": "audio", "sample_rate": 8000})
+    audio = CheckpointMetadata(modality="audio", sample_rate=8000)
+    save_pretrained(perturbed("tiny-2stage"), tmp_path, audio)
     model, meta = load_pretrained(tmp_path, dtype=torch.bfloat16)
-    assert meta["sample_rate"] == 8000
+    assert (meta.modality, meta.sample_rate) == ("audio", 8000)
     assert model.embeddings.weight.dtype == torch.bfloat16
     assert model.backbone.residual_proj.weight.dtype == torch.float32
     assert torch.isfinite(model(torch.randint(0, 256, (1, 12))).logits).all()
