@@ -25,7 +25,7 @@ def reverse_complement_array(window: np.ndarray) -> np.ndarray:
     return _COMPLEMENT[window[::-1]]
 
 
-class RandomWindows(Dataset):
+class RandomWindows(Dataset[torch.Tensor]):
     """Random fixed-length training windows; item ``i`` depends only on ``(seed, i)``.
 
     A unit is drawn with probability proportional to its length (units shorter than ``length`` are
@@ -81,7 +81,7 @@ class RandomWindows(Dataset):
         return torch.from_numpy(np.ascontiguousarray(window))
 
 
-class EvalWindows(Dataset):
+class EvalWindows(Dataset[torch.Tensor]):
     """Contiguous non-overlapping windows over each unit in order; a unit's tail shorter than
     ``length`` is dropped (so is a whole unit shorter than ``length``). ``max_windows`` keeps an
     evenly spaced subset, in order, so a capped evaluation still covers every part of the corpus.

@@ -11,10 +11,12 @@ record gives up its contiguous tail instead, which is what a user expects of "ho
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
 SPLITS = ("train", "eval", "all")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def describe_held_out(units: list[Unit], eval_fraction: float, seed: int = 0, by
     return f"held out the last {100 * eval_fraction:g}% of {who} ({share}){note}"
 
 
-def _choose(items: list, fraction: float, rng: np.random.Generator) -> list:
+def _choose(items: list[T], fraction: float, rng: np.random.Generator) -> list[T]:
     n = len(items)
     k = min(max(1, round(fraction * n)), n - 1)
     picks = sorted(rng.choice(n, size=k, replace=False).tolist())

@@ -12,8 +12,11 @@ the float rounding order may differ.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 
 def _conv(padded: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -28,14 +31,14 @@ def _conv(padded: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tor
 
 class _CausalConvSiLU(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, padded, weight, bias, activate):
+    def forward(ctx: Any, padded: Tensor, weight: Tensor, bias: Tensor, activate: bool) -> Tensor:
         ctx.save_for_backward(padded, weight, bias)
         ctx.activate = activate
         pre = _conv(padded, weight, bias)
         return F.silu(pre, inplace=True) if activate else pre
 
     @staticmethod
-    def backward(ctx, dout):
+    def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None]:
         padded, weight, bias = ctx.saved_tensors
         k = weight.shape[-1]
         length = dout.shape[1]

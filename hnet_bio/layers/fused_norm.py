@@ -11,8 +11,11 @@ Statistics are in float32 (float64 for float64 inputs), as in `norm.py`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from hnet_bio.dtypes import wide
 
@@ -32,7 +35,7 @@ def _norm_backward(
 
 class _RMSNorm(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, eps, out_dtype):
+    def forward(ctx: Any, x: Tensor, weight: Tensor, eps: float, out_dtype: torch.dtype) -> Tensor:
         xf = wide(x)  # (..., d)
         r = torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)  # (..., 1)
         ctx.save_for_backward(x, weight, r)
@@ -40,7 +43,7 @@ class _RMSNorm(torch.autograd.Function):
         return (xf * r * wide(weight)).to(out_dtype)
 
     @staticmethod
-    def backward(ctx, dy):
+    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor, Tensor, None, None]:
         x, weight, r = ctx.saved_tensors
         xf = wide(x)
         dxf, dw = _norm_backward(wide(dy), xf, r.unsqueeze(-1), weight, x.shape[-1])
@@ -49,7 +52,7 @@ class _RMSNorm(torch.autograd.Function):
 
 class _GatedRMSNorm(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, z, weight, group, eps):
+    def forward(ctx: Any, x: Tensor, z: Tensor, weight: Tensor, group: int, eps: float) -> Tensor:
         xf = wide(x) * F.silu(wide(z))  # (..., d)
         xg = xf.view(*xf.shape[:-1], -1, group)
         r = torch.rsqrt(xg.pow(2).mean(-1, keepdim=True) + eps)  # (..., groups, 1)
@@ -58,7 +61,7 @@ class _GatedRMSNorm(torch.autograd.Function):
         return ((xg * r).view(xf.shape) * wide(weight)).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, dy):
+    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor, Tensor, Tensor, None, None]:
         x, z, weight, r = ctx.saved_tensors
         zf, xw = wide(z), wide(x)
         sig = torch.sigmoid(zf)

@@ -14,9 +14,11 @@ it is given; tests hold the two equal in float64.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 
 def _build_tril_masks(q: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,7 +63,7 @@ class _IntraChunk(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, C, B, a_cum, u):
+    def forward(ctx: Any, C: Tensor, B: Tensor, a_cum: Tensor, u: Tensor) -> Tensor:
         # C, B (b, c, g, q, n); a_cum (b, c, g, r, q); u (b, c, g, r, q, p)
         # Everything in u's dtype with autocast off: under bf16 autocast the matmuls would otherwise
         # return bf16 and the backward would mix dtypes (autograd casts each gradient back to its
@@ -74,13 +76,15 @@ class _IntraChunk(torch.autograd.Function):
             return weights @ u  # (b, c, g, r, q, p)
 
     @staticmethod
-    def backward(ctx, dy):
+    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         C, B, a_cum, u = ctx.saved_tensors
         with torch.autocast(u.device.type, enabled=False):
             return _IntraChunk._grads(C, B, a_cum, u, dy.to(u.dtype))
 
     @staticmethod
-    def _grads(C, B, a_cum, u, dy):
+    def _grads(
+        C: Tensor, B: Tensor, a_cum: Tensor, u: Tensor, dy: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         cb = C @ B.transpose(-1, -2)  # (b, c, g, q, q)
         decay = _decay(a_cum)  # (b, c, g, r, q, q)
         d_weights = dy @ u.transpose(-1, -2)  # (b, c, g, r, q, q)
