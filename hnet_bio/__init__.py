@@ -7,7 +7,7 @@ from hnet_bio.checkpoint import load_pretrained, save_pretrained
 from hnet_bio.config import AttnConfig, HNetBioConfig, HNetConfig, SSMConfig
 from hnet_bio.errors import CheckpointError, ConfigError, HNetBioError
 from hnet_bio.generation import SamplingConfig, generate, stream
-from hnet_bio.hnet import HNet, StageOutput
+from hnet_bio.hnet import HNet, HNetOutput, StageOutput
 from hnet_bio.lm import HNetLM, IsotropicLM, LMOutput, build_model
 from hnet_bio.reference import load_reference
 
@@ -22,6 +22,7 @@ __all__ = [
     "HNetBioError",
     "HNetConfig",
     "HNetLM",
+    "HNetOutput",
     "IsotropicLM",
     "LMOutput",
     "SSMConfig",
