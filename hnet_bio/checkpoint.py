@@ -80,8 +80,8 @@ def load_pretrained(
     path: str | os.PathLike[str],
     map_location: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
-    expected_class: type[torch.nn.Module] | None = None,
-) -> tuple[torch.nn.Module, CheckpointMetadata]:
+    expected_class: type[HNetLM] | type[IsotropicLM] | None = None,
+) -> tuple[HNetLM | IsotropicLM, CheckpointMetadata]:
     """Rebuild the model from `path`/config.json and load `path`/model.safetensors strictly.
 
     path: a checkpoint directory, or the name of a shipped model (see `hnet_bio.shipped`); an
