@@ -7,6 +7,7 @@ Truth is computed independently of the app: boundary decisions from a direct for
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -14,38 +15,23 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from hnet_bio.checkpoint import save_pretrained
-from hnet_bio.config import HNetConfig
-from hnet_bio.lm import HNetLM, IsotropicLM
 from modalities.audio import encode_file
 from modalities.dna import read_fasta
-from tests.paths import ROOT
+from tests.paths import DATA, ROOT
 
 APP = ROOT / "app" / "main.py"
-DATA = ROOT / "tests" / "data"
-CONFIGS = ROOT / "configs"
 ECOLI = DATA / "ecoli_MG1655_20kb.fa"
 GBK = DATA / "leptospira_excerpt.gbk"
 SPEECH = DATA / "speech_allison_3s.wav"
-DNA_META = {"modality": "dna", "byte_convention": "ascii-upper"}
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("browser-ckpt")
-    torch.manual_seed(0)
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "dna", DNA_META)
-    torch.manual_seed(1)
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "dna-seed1", DNA_META)
-    torch.manual_seed(2)
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-2stage.json")), root / "dna2", DNA_META)
-    torch.manual_seed(0)
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "audio",
-                    {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
-    iso = IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json"))
-    save_pretrained(iso, root / "iso", DNA_META)
-    (root / "empty-dir").mkdir()
-    return {p.name: p for p in root.iterdir()}
+def ckpt(tiny_checkpoints: Mapping[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    names = {"dna": "dna", "dna-seed1": "dna-seed1", "dna2": "dna-2stage-seed2", "audio": "audio",
+             "iso": "iso-ascii-upper"}
+    empty = tmp_path_factory.mktemp("browser-ckpt") / "empty-dir"
+    empty.mkdir()
+    return {**{key: tiny_checkpoints[name] for key, name in names.items()}, "empty-dir": empty}
 
 
 def start(monkeypatch: pytest.MonkeyPatch, checkpoint: Path | str, data: Path | str, region: str = "",

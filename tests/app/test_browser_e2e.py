@@ -21,9 +21,9 @@ import torch
 from hnet_bio.checkpoint import save_pretrained
 from hnet_bio.config import HNetConfig
 from hnet_bio.lm import HNetLM
-from tests.paths import ROOT
+from tests.paths import DATA, ROOT
 
-ECOLI = ROOT / "tests" / "data" / "ecoli_MG1655_20kb.fa"
+ECOLI = DATA / "ecoli_MG1655_20kb.fa"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 

@@ -22,9 +22,7 @@ SAMPLE = ROOT / "modalities" / "data" / "dna-sample.fasta.gz"
 BACTERIA_PRESENT = bool(corpus_files(CORPORA["dna-bacteria"], default_data_dir()))
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HNET_BIO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def test_registry_and_presence(tmp_path: Path) -> None:

@@ -20,9 +20,7 @@ from tests.paths import DATA
 FASTAS = [DATA / "ecoli_MG1655_20kb.fa", DATA / "saureus_N315_20kb.fa", DATA / "vcholerae_O395_20kb.fa"]
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HNET_BIO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 @pytest.fixture

@@ -19,9 +19,7 @@ ECOLI_FIRST30 = b"ATTAGGCGAGTACGGTTCGTTTTATTTAAG"
 TOY = b"ACGTACGGTTNNacgtRYKM"  # soft-masked stretch "acgt" at 13-16 (1-based)
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HNET_BIO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def write(path: Path, text: str | bytes) -> Path:

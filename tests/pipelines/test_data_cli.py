@@ -19,9 +19,7 @@ DEBS = default_data_dir() / "debs"
 FETCHED = (default_data_dir() / "MANIFEST.tsv").exists()
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HNET_BIO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

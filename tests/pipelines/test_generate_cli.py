@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from hnet_bio import HNetConfig, HNetLM
-from hnet_bio.checkpoint import save_pretrained
 from pipelines.cli import main
-from tests.paths import CONFIGS
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("ckpt")
-    torch.manual_seed(0)
-    model = HNetLM(HNetConfig.from_json(CONFIGS / "tiny-2stage.json"))
-    dna = {"modality": "dna", "byte_convention": "ascii-upper", "train_bytes": 0}
-    save_pretrained(model, root / "dna", dna)
-    save_pretrained(model, root / "audio", {"modality": "audio", "byte_convention": "mulaw-8bit",
-                                           "sample_rate": 8000, "train_bytes": 0})
-    return {"dna": root / "dna", "audio": root / "audio"}
+def checkpoints(tiny_checkpoints: Mapping[str, Path]) -> dict[str, Path]:
+    return {name: tiny_checkpoints[f"{name}-2stage-untrained"] for name in ("dna", "audio")}
 
 
 def test_dna_fasta_output(

@@ -19,23 +19,19 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
-from hnet_bio import HNetConfig, HNetLM
-from hnet_bio.checkpoint import save_pretrained
 from modalities.errors import InputError
 from pipelines.cli import main
-from tests.paths import ROOT
+from tests.paths import CONFIGS, DATA, ROOT
 
-DATA = ROOT / "tests" / "data"
-TINY = str(ROOT / "configs" / "tiny-1stage.json")
+TINY = str(CONFIGS / "tiny-1stage.json")
 ECOLI = (DATA / "ecoli_MG1655_20kb.fa").read_bytes()
 SAUREUS = (DATA / "saureus_N315_20kb.fa").read_bytes()
 GBK = (DATA / "leptospira_excerpt.gbk").read_bytes()
@@ -263,20 +259,11 @@ BAD: list[Case] = [
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("catalogue-ckpt")
-    torch.manual_seed(0)
-    model = HNetLM(HNetConfig.from_json(TINY))
-    save_pretrained(model, root / "dna", {"modality": "dna", "byte_convention": "ascii-upper"})
-    save_pretrained(
-        model, root / "audio", {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000}
-    )
-    return {"dna": str(root / "dna"), "audio": str(root / "audio")}
+def checkpoints(tiny_checkpoints: Mapping[str, Path]) -> dict[str, str]:
+    return {name: str(tiny_checkpoints[name]) for name in ("dna", "audio")}
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HNET_BIO_CACHE", str(tmp_path_factory.getbasetemp() / "catalogue-cache"))
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def _make(d: Path, files: dict[str, bytes]) -> None:

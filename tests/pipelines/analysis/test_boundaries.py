@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from hnet_bio import HNetConfig, HNetLM, IsotropicLM
-from hnet_bio.checkpoint import save_pretrained
 from modalities.annotations import read_annotations
 from modalities.dna import read_sequence, reverse_complement
 from pipelines.analysis import Analysis, analyze
@@ -18,25 +16,15 @@ from pipelines.analysis.boundary_stats import GRID, MODEL, RANDOM, annotation_st
 from pipelines.boundaries import bed_text, boundaries_job
 from pipelines.cli import main
 from pipelines.inputs import InputSpec, Item
-from tests.paths import CONFIGS, DATA
+from tests.paths import DATA
 
 ECOLI = DATA / "ecoli_MG1655_20kb.fa"
 GBK = DATA / "leptospira_excerpt.gbk"
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("ckpt")
-    torch.manual_seed(0)
-    model = HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json"))
-    save_pretrained(model, root / "dna", {"modality": "dna", "byte_convention": "ascii-upper"})
-    save_pretrained(
-        model, root / "audio", {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000}
-    )
-    save_pretrained(
-        IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json")), root / "iso", {"modality": "dna"}
-    )
-    return {"dna": root / "dna", "audio": root / "audio", "iso": root / "iso"}
+def ckpt(tiny_checkpoints: Mapping[str, Path]) -> dict[str, Path]:
+    return {name: tiny_checkpoints[name] for name in ("dna", "audio", "iso")}
 
 
 def _analysis(boundary: list[int], probs: list[float]) -> Analysis:

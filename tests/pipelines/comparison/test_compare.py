@@ -14,9 +14,8 @@ from pipelines import compare as cmp
 from pipelines.cli import main
 from pipelines.comparison.recipe import POINTS_PER_DECADE, load_recipe
 from pipelines.training.metrics import read_metrics
-from tests.paths import ROOT
+from tests.paths import DATA, ROOT
 
-DATA = ROOT / "tests" / "data"
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
 OUTPUTS = (
     "compare.json",

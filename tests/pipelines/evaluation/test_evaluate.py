@@ -18,9 +18,8 @@ from pipelines.evaluation.anchors import compressed_bpb
 from pipelines.evaluation.heldout import evaluate_checkpoint
 from pipelines.training.metrics import read_metrics
 from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
-from tests.paths import ROOT
+from tests.paths import DATA, ROOT
 
-DATA = ROOT / "tests" / "data"
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
 
 

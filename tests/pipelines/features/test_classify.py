@@ -5,34 +5,25 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-from hnet_bio import HNetConfig, HNetLM, IsotropicLM
-from hnet_bio.checkpoint import save_pretrained
 from modalities.dna import read_fasta, write_fasta
 from pipelines.cli import main
 from pipelines.features.baselines import gc_content, kmer_frequencies, logmel_stats
 from pipelines.features.probe import metrics
-from tests.paths import CONFIGS, DATA
+from tests.paths import DATA
 
 SPECIES = {"ecoli": "ecoli_MG1655", "saureus": "saureus_N315", "vcholerae": "vcholerae_O395"}
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def setup(tiny_checkpoints: Mapping[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cls")
-    torch.manual_seed(0)
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "dna",
-                    {"modality": "dna", "byte_convention": "ascii-upper", "step": 0})
-    save_pretrained(IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json")), root / "iso",
-                    {"modality": "dna"})
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "audio",
-                    {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
     records = [(short, read_fasta(DATA / f"{name}_20kb.fa")[0].seq) for short, name in SPECIES.items()]
     write_fasta(records, root / "three.fa")
     lines = ["sequence\tlabel\tsplit"]
@@ -41,8 +32,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             lines.append(f"{short}:{1 + 300 * i}-{300 * (i + 1)}\t{short}\t{'test' if i >= 5 else 'train'}")
     (root / "split.tsv").write_text("\n".join(lines) + "\n")
     (root / "cv.tsv").write_text("\n".join(line.rsplit("\t", 1)[0] for line in lines[1:]) + "\n")
-    return {"root": root, "dna": root / "dna", "iso": root / "iso", "audio": root / "audio",
-            "fasta": root / "three.fa"}
+    return {"root": root, "dna": tiny_checkpoints["dna-step0"], "iso": tiny_checkpoints["iso"],
+            "audio": tiny_checkpoints["audio-after-iso"], "fasta": root / "three.fa"}
 
 
 def test_kmer_and_gc_against_naive_counts() -> None:

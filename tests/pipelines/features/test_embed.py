@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -15,27 +15,18 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks as ec
 
-from hnet_bio import HNetConfig, HNetLM, IsotropicLM
-from hnet_bio.checkpoint import save_pretrained
 from modalities.dna import read_fasta
 from pipelines.analysis import analyze
 from pipelines.cli import main
 from pipelines.features.embedder import HNetEmbedder
 from pipelines.features.embedding import pool
-from tests.paths import CONFIGS, DATA
+from tests.paths import DATA
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("ckpt")
-    torch.manual_seed(0)
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-2stage.json")), root / "dna",
-                    {"modality": "dna", "byte_convention": "ascii-upper"})
-    save_pretrained(IsotropicLM(HNetConfig.from_json(CONFIGS / "tiny-isotropic.json")), root / "iso",
-                    {"modality": "dna"})
-    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "audio",
-                    {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
-    return {"dna": root / "dna", "iso": root / "iso", "audio": root / "audio"}
+def ckpt(tiny_checkpoints: Mapping[str, Path]) -> dict[str, Path]:
+    names = {"dna": "dna-2stage", "iso": "iso-after-2stage", "audio": "audio-after-2stage-iso"}
+    return {key: tiny_checkpoints[name] for key, name in names.items()}
 
 
 def genomes() -> dict[str, bytes]:

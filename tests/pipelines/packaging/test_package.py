@@ -25,9 +25,9 @@ from pipelines.package import package_model, run_history
 from pipelines.packaging import measures as mm
 from pipelines.packaging.card import render_card
 from pipelines.training.train_config import load_config
-from tests.paths import ROOT
+from tests.paths import CONFIGS, ROOT
 
-RECIPE = ROOT / "configs" / "pretrain-dna-tiny.yaml"
+RECIPE = CONFIGS / "pretrain-dna-tiny.yaml"
 OVERRIDES = {"train.max_steps": 3, "train.eval_every": 0, "train.save_every": 3, "train.log_every": 1,
              "train.seq_len": 128, "train.compile": False}
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,8 @@ from hnet_bio.errors import CheckpointError
 from pipelines.cli import main
 from pipelines.packaging import measures as mm
 from pipelines.packaging.card import render_card
-from tests.paths import ROOT
+from tests.paths import CONFIGS, DATA, ROOT
 
-DATA = ROOT / "tests" / "data"
 EXPECTED = DATA / "shipped"
 SHIPPED = ("dna-bacteria-small", "audio-speech-small")
 
@@ -44,17 +44,17 @@ TARGET_FACTOR = 1.5
 
 def _tiny(path: Path, meta: dict, seed: int = 0) -> HNetLM:
     torch.manual_seed(seed)
-    model = HNetLM(HNetConfig.from_json(ROOT / "configs" / "tiny-1stage.json"))
+    model = HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json"))
     save_pretrained(model, path, meta)
     return model
 
 
 @pytest.fixture
-def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def models_dir(tiny_checkpoints: Mapping[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A models directory holding two tiny models, installed as the package's registry."""
     root = tmp_path / "models"
-    _tiny(root / "tiny-dna", {"modality": "dna", "byte_convention": "ascii-upper", "train_bytes": 7})
-    _tiny(root / "tiny-audio", {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
+    shutil.copytree(tiny_checkpoints["dna-train-bytes-7"], root / "tiny-dna")
+    shutil.copytree(tiny_checkpoints["audio"], root / "tiny-audio")
     (root / "not-a-model").mkdir()  # no weights: not listed
     shutil.copytree(root / "tiny-dna", root / ".tmp-tiny-dna-123")  # a packaging job's staging dir: hidden
     monkeypatch.setattr(registry, "MODELS_DIR", root)

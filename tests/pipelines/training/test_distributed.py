@@ -17,9 +17,8 @@ import torch.multiprocessing as mp
 from pipelines.training.distributed import DistEnv, init_distributed, shutdown
 from pipelines.training.metrics import read_metrics
 from pipelines.training.train_step import WindowBatches, forward_loss
-from tests.paths import ROOT
+from tests.paths import DATA, ROOT
 
-DATA = ROOT / "tests" / "data"
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
 SEQ, PER_RANK, WORLD = 64, 2, 2
 

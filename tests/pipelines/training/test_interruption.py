@@ -28,7 +28,8 @@ from hnet_bio.checkpoint import load_pretrained
 from pipelines import pretrain as pt
 from pipelines.runs import run_dir as rd
 from pipelines.training.metrics import read_metrics
-from tests.pipelines.training.test_pretrain import DNA, ROOT, TIMING, tiny
+from tests.paths import ROOT
+from tests.pipelines.training.test_pretrain import DNA, TIMING, tiny
 
 SIGKILLED = -signal.SIGKILL  # subprocess returncode of a process killed by SIGKILL
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from pipelines import output_paths
 from pipelines.cli import main
 from pipelines.runs import run_dir as rd
 from pipelines.training.metrics import MetricsLogger
-from tests.pipelines.training.test_pretrain import DNA, ROOT, tiny
+from tests.paths import ROOT
+from tests.pipelines.training.test_pretrain import DNA, tiny
 
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -50,12 +52,8 @@ def _tree(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def dna_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("ckpt")
-    torch.manual_seed(0)
-    save_pretrained(HNetLM(HNetConfig.from_json(ROOT / "configs" / "tiny-1stage.json")), root / "dna",
-                    {"modality": "dna", "byte_convention": "ascii-upper"})
-    return root / "dna"
+def dna_checkpoint(tiny_checkpoints: Mapping[str, Path]) -> Path:
+    return tiny_checkpoints["dna"]
 
 
 # --------------------------------------------------------------------------- before the work

@@ -23,9 +23,8 @@ from pipelines.runs import run_dir as rd
 from pipelines.training import train_step as ts
 from pipelines.training.metrics import read_metrics
 from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
-from tests.paths import ROOT
+from tests.paths import DATA, ROOT
 
-DATA = ROOT / "tests" / "data"
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
 AUDIO = [str(DATA / "speech_allison_3s.wav"), str(DATA / "music_cold_day_3s.wav")]
 TIMING = {"bytes_per_s", "tflops", "mfu", "elapsed_s"}

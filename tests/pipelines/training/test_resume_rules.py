@@ -16,7 +16,8 @@ from pipelines.cli import main
 from pipelines.runs import run_dir as rd
 from pipelines.training.metrics import read_metrics
 from pipelines.training.schedule import WSDSchedule
-from tests.pipelines.training.test_pretrain import AUDIO, DNA, ROOT, tiny
+from tests.paths import ROOT
+from tests.pipelines.training.test_pretrain import AUDIO, DNA, tiny
 
 
 def _tree(path: Path) -> dict[str, str]:

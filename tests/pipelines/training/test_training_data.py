@@ -17,15 +17,12 @@ import soundfile as sf
 from pipelines.cli import main
 from pipelines.training.train_config import apply_overrides, load_config
 from pipelines.training.training_data import DataTooSmall, open_training_data
-from tests.paths import ROOT
+from tests.paths import DATA, ROOT
 
-DATA = ROOT / "tests" / "data"
 ECOLI = DATA / "ecoli_MG1655_20kb.fa"
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HNET_BIO_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def _cfg(data: object, **overrides: object):
