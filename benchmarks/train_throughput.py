@@ -34,7 +34,6 @@ from common import (
 )
 
 CONFIGS = ["small-1stage", "small-2stage", "isotropic-small", "isotropic-small-transformer"]
-HNETS = CONFIGS[:2]
 TRANSFORMER, MAMBA = CONFIGS[3], CONFIGS[2]
 
 
