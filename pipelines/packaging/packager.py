@@ -36,6 +36,8 @@ from hnet_bio import shipped as registry
 from hnet_bio.atomic import atomic_write_json, atomic_write_text, fsync_dir
 from hnet_bio.checkpoint import METADATA_FILE, WEIGHTS_FILE, load_pretrained, save_pretrained
 from hnet_bio.dtypes import cast_model
+from hnet_bio.errors import CheckpointError
+from hnet_bio.lm import HNetLM, IsotropicLM
 from hnet_bio.metadata import CheckpointMetadata
 from hnet_bio.shipped import CARD_FILE
 from pipelines.packaging.card import render_card
@@ -103,7 +105,7 @@ def _write_model(staging: Path, name: str, source: PackageSource, model32: torch
                  say: TextIO | None) -> tuple[CheckpointMetadata, CardFacts]:
     """Store bf16 weights in ``staging``, measure them, and write the metadata, recipe and card beside."""
     save_pretrained(cast_model(copy.deepcopy(model32), torch.bfloat16), staging)
-    shipped, _ = load_pretrained(staging)  # float32, exactly what a user gets
+    shipped = _byte_lm(load_pretrained(staging)[0])  # float32, exactly what a user gets
     weights = staging / WEIGHTS_FILE
     size = weights.stat().st_size
     if size > MAX_WEIGHT_BYTES and say:
@@ -156,6 +158,13 @@ def card_limitations(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
         out.append("The shipped checkpoint was chosen by held-out bits/byte during training (a small "
                    "selection bias on the held-out numbers).")
     return out
+
+
+def _byte_lm(model: torch.nn.Module) -> HNetLM | IsotropicLM:
+    """The loaded model as one of the byte-level LMs (what a checkpoint holds), for its config and size."""
+    if not isinstance(model, (HNetLM, IsotropicLM)):
+        raise CheckpointError(f"{type(model).__name__}: not a byte-level language model to package")
+    return model
 
 
 def _now() -> str:
