@@ -1,6 +1,7 @@
-"""`hnet-bio data list|fetch`: which named corpora exist, and unpacking the real ones.
+"""`hnet-bio data list|fetch|info`: which named corpora exist, unpacking the real ones, one summarised.
 
-``list_data`` and ``fetch_data`` are plain typed functions; ``add_parser`` only wires argparse.
+``list_data``, ``fetch_data`` and ``describe_data`` are plain typed functions (small, used by this
+job only, so they live here); ``add_parser`` only wires argparse.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modalities.corpora import CorpusStatus, default_data_dir, list_corpora
+from modalities.corpora import Corpus, CorpusStatus, default_data_dir, list_corpora, open_corpus
 from pipelines.errors import UsageError
 from pipelines.units import human_bytes
 
@@ -44,12 +45,21 @@ def fetch_data(data_dir: str | os.PathLike[str] | None = None, script: Path = FE
 
 
 def describe_data(spec: str, split: str = "all", data_dir: str | os.PathLike[str] | None = None,
-                  sample_rate: int | None = None) -> dict:
-    """Open a named corpus or files (validating them, building the cache) and summarise it."""
-    from modalities.corpora import open_corpus
+                  sample_rate: int | None = None) -> Corpus:
+    """Open a named corpus or files (validating them, building the cache) to summarise it."""
+    return open_corpus(spec, split, data_dir=data_dir, sample_rate=sample_rate)
 
-    corpus = open_corpus(spec, split, data_dir=data_dir, sample_rate=sample_rate)
-    return corpus.describe()
+
+def format_corpus(corpus: Corpus, max_units: int = 20) -> str:
+    """One line for the corpus, then one per unit (name, bytes) up to ``max_units``."""
+    n = len(corpus.units)
+    lines = [f"{corpus.spec[:100]}  split={corpus.split}  modality={corpus.modality}  "
+             f"units={n}  bytes={corpus.total_bytes}"
+             + (f"  sample_rate={corpus.sample_rate}" if corpus.sample_rate else "")]
+    lines += [f"  {u.name}\t{u.length}" for u in corpus.units[:max_units]]
+    if n > max_units:
+        lines.append(f"  ... {n - max_units} more")
+    return "\n".join(lines)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -60,14 +70,7 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError("data info needs a corpus name or file paths")
         if args.sample_rate is not None and args.sample_rate <= 0:
             raise UsageError(f"--sample-rate must be a positive integer (Hz), got {args.sample_rate}")
-        info = describe_data(args.spec, args.split, args.data_dir, args.sample_rate)
-        print(f"{info['spec'][:100]}  split={info['split']}  modality={info['modality']}  "
-              f"units={info['num_units']}  bytes={info['total_bytes']}"
-              + (f"  sample_rate={info['sample_rate']}" if info["sample_rate"] else ""))
-        for u in info["units"][:20]:
-            print(f"  {u['name']}\t{u['length']}")
-        if info["num_units"] > 20:
-            print(f"  ... {info['num_units'] - 20} more")
+        print(format_corpus(describe_data(args.spec, args.split, args.data_dir, args.sample_rate)))
         return 0
     print(format_table(list_data(args.data_dir)))
     return 0

@@ -17,7 +17,8 @@ from typing import Any
 
 from hnet_bio.atomic import atomic_write_json
 from pipelines.errors import UsageError
-from pipelines.evaluation.heldout import SPLITS, _corpus_spec, evaluate_checkpoint, format_table
+from pipelines.evaluation.heldout import SPLITS, corpus_spec, evaluate_checkpoint
+from pipelines.evaluation.result import format_table
 
 # --------------------------------------------------------------------------- CLI
 
@@ -25,7 +26,9 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "evaluate", help="held-out bits/byte of a checkpoint on any data, with classical anchors",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="checkpoint directory (or a run directory: its best)")
+    p.add_argument("--checkpoint", required=True,
+                   help="checkpoint directory, run directory (its best, else newest), RUN@best|last|STEP, "
+                        "or a shipped model name")
     p.add_argument("--data", required=True, nargs="+", metavar="CORPUS_OR_FILES",
                    help="named corpus (dna-bacteria, audio-speech, ...) or FASTA/WAV files")
     p.add_argument("--region", action="append", metavar="R",
@@ -50,12 +53,12 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-windows must be >= 1, got {args.max_windows}")
     if args.batch_size < 1 or not 0 <= args.max_order <= 32:
         raise UsageError("--batch-size must be >= 1 and --max-order in 0..32")
-    anchor_train = _corpus_spec(args.anchor_train) if args.anchor_train else None
-    r = evaluate_checkpoint(args.checkpoint, _corpus_spec(list(args.data)), regions=args.region,
+    anchor_train = corpus_spec(args.anchor_train) if args.anchor_train else None
+    r = evaluate_checkpoint(args.checkpoint, corpus_spec(list(args.data)), regions=args.region,
                             split=args.split, seq_len=args.seq_len, max_windows=args.max_windows,
                             batch_size=args.batch_size, anchors=not args.no_anchors,
                             anchor_train=anchor_train, max_order=args.max_order)
     print(format_table(r), file=sys.stdout, flush=True)
     if args.json:
-        atomic_write_json(Path(args.json), r)
+        atomic_write_json(Path(args.json), r.to_json())
     return 0

@@ -1,4 +1,7 @@
-"""`hnet-bio info`: versions, device, fused-kernel availability, and optionally a model summary."""
+"""`hnet-bio info`: versions, device, fused-kernel availability, and optionally a model summary.
+
+``environment_info`` and ``model_summary`` are small and used by this job only, so they live here.
+"""
 
 from __future__ import annotations
 
@@ -43,10 +46,10 @@ def model_summary(config_path: Path, seq_len: int = 1024) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
     info = environment_info()
     if args.config:
-        info["model"] = model_summary(Path(args.config), args.seq_len)
+        info = {**info, "model": model_summary(Path(args.config), args.seq_len)}
     for key, value in info.items():
         if isinstance(value, dict):
             print(f"{key}:")
@@ -61,4 +64,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="versions, device, fused kernels; --config for a model summary")
     p.add_argument("--config", help="a model config JSON (ours or a reference one) to summarise")
     p.add_argument("--seq-len", type=int, default=1024, help="sequence length for the FLOPs estimate")
-    p.set_defaults(func=run)
+    p.set_defaults(func=_run)

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import zstandard
 
 MAX_ORDER = 12
 _KEY_BITS = 56  # context bits; the low 8 bits of a key hold the next byte
@@ -187,8 +188,6 @@ def compressed_bpb(eval_windows: Sequence[np.ndarray]) -> dict[str, float]:
     models do not get) and no training data at all; their container headers (~60 bytes for xz)
     are counted, as a user's file would pay them.
     """
-    import zstandard
-
     data = b"".join(np.asarray(w, dtype=np.uint8)[1:].tobytes() for w in eval_windows)
     if not data:
         raise ValueError("no held-out bytes to compress")

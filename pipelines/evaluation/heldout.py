@@ -10,7 +10,6 @@ all evaluate through here.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -20,9 +19,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from hnet_bio import shipped
-from hnet_bio.checkpoint import read_metadata
+from hnet_bio.checkpoint import load_pretrained, read_metadata
+from modalities.corpora import open_corpus
+from modalities.datasets import EvalWindows, reverse_complement_array
+from modalities.dna import read_sequence
+from modalities.errors import RegionError
 from pipelines.errors import UsageError
+from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
+from pipelines.evaluation.result import AnchorNumbers, EvaluationResult
+from pipelines.runs.resolve import resolve_checkpoint
+from pipelines.runs.run_dir import RunDir
+from pipelines.training.distributed import DistEnv
+from pipelines.training.evaluation import evaluate_bpb
+from pipelines.training.train_config import PretrainConfig, from_dict
 
 SPLITS = ("eval", "all")
 
@@ -41,36 +50,36 @@ class _Units:
         return self.arrays[i][start:stop].copy()
 
 
-def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
-    """A checkpoint directory, a run directory (its best checkpoint, else its newest), or the name
-    of a shipped model (`hnet-bio models`)."""
-    from pipelines.runs import run_dir as rd
-
-    p = Path(path)
-    if not p.exists():
-        return shipped.resolve_checkpoint(p)  # a shipped name, or one line listing the known names
-    if (p / "config.json").is_file():
-        return p
-    if (p / rd.CHECKPOINTS).is_dir():
-        found = rd.best_checkpoint(p) or rd.latest_checkpoint(p)
-        if found is not None:
-            return Path(found)
-    raise UsageError(f"{p}: not a checkpoint directory (no config.json) nor a run directory with checkpoints")
+def recorded_recipe(checkpoint: Path) -> PretrainConfig | None:
+    """The pretraining recipe saved with a checkpoint: its run's (RUN/checkpoints/step-N), or the one
+    a shipped model carries in its own directory; None when there is none."""
+    for run in (RunDir(checkpoint.parent.parent), RunDir(checkpoint)):
+        if run.config_path.is_file():
+            return from_dict(run.read_config())
+    return None
 
 
-def recorded_recipe(checkpoint: Path) -> dict[str, Any]:
-    """The pretraining recipe saved beside a checkpoint (RUN/checkpoints/step-N), or {}."""
-    for cand in (checkpoint.parent.parent / "pretrain_config.json", checkpoint / "pretrain_config.json"):
-        if cand.is_file():
-            try:
-                return json.loads(cand.read_text())
-            except json.JSONDecodeError:
-                return {}
-    return {}
-
-
-def _corpus_spec(data: str | list[str]) -> str | list[str]:
+def corpus_spec(data: str | list[str]) -> str | list[str]:
+    """One corpus name or file as a string, several files as a list (what `open_corpus` takes)."""
     return data[0] if isinstance(data, list) and len(data) == 1 else data
+
+
+def _region_units(data: str | list[str], regions: list[str]) -> _Units:
+    """The bytes of each DNA ``chr:start-end`` region, read from the first file holding the record."""
+    files = [data] if isinstance(data, str) else list(data)
+    arrays = []
+    for region in regions:
+        seq, last_error = None, None
+        for f in files:
+            try:
+                seq = read_sequence(f, region)
+                break
+            except RegionError as exc:
+                last_error = exc
+        if seq is None:
+            raise last_error or UsageError(f"region {region}: not found in {', '.join(files)}")
+        arrays.append(np.frombuffer(seq, dtype=np.uint8))
+    return _Units(arrays)
 
 
 def held_out_windows(data: str | list[str], seq_len: int, split: str = "eval",
@@ -82,31 +91,13 @@ def held_out_windows(data: str | list[str], seq_len: int, split: str = "eval",
     regions: DNA ``chr:start-end`` strings read from the given files (the first file holding the
     record); the windows then tile just those regions and ``split`` is ignored.
     """
-    from modalities.corpora import open_corpus
-
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    source: Any
     if regions:
-        from modalities.dna import read_sequence
-        from modalities.errors import RegionError
-
-        files = [data] if isinstance(data, str) else list(data)
-        arrays = []
-        for region in regions:
-            seq, last_error = None, None
-            for f in files:
-                try:
-                    seq = read_sequence(f, region)
-                    break
-                except RegionError as exc:
-                    last_error = exc
-            if seq is None:
-                raise last_error or UsageError(f"region {region}: not found in {', '.join(files)}")
-            arrays.append(np.frombuffer(seq, dtype=np.uint8))
-        source: Any = _Units(arrays)
-        modality = "dna"
+        source, modality = _region_units(data, regions), "dna"
     else:
-        source = open_corpus(_corpus_spec(data), split=split, data_dir=data_dir,
+        source = open_corpus(corpus_spec(data), split=split, data_dir=data_dir,
                              eval_fraction=eval_fraction, seed=seed)
         modality = source.modality
     windows = corpus_windows(source, seq_len, max_windows)
@@ -119,29 +110,24 @@ def held_out_windows(data: str | list[str], seq_len: int, split: str = "eval",
 def corpus_windows(source: Any, seq_len: int, max_windows: int | None = None) -> list[torch.Tensor]:
     """The fixed evaluation windows ((seq_len + 1,) uint8 each) of a corpus split, as pretraining
     evaluates them (`modalities.datasets.EvalWindows`); empty when no window fits."""
-    from modalities.datasets import EvalWindows
-
     windows = EvalWindows(source, length=seq_len + 1, max_windows=max_windows)
     return [windows[i] for i in range(len(windows))]
 
 
 def anchor_numbers(train_units: list[np.ndarray], windows: list[torch.Tensor] | list[np.ndarray],
-                   max_order: int) -> dict[str, Any]:
+                   max_order: int) -> AnchorNumbers:
     """Markov (every order, best) and xz/zstd bits/byte on the windows' predicted bytes."""
-    from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
-
     arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
-    return {"markov": markov_bpb(train_units, arrays, max_order).to_json(), **compressed_bpb(arrays)}
+    compressed = compressed_bpb(arrays)
+    return AnchorNumbers(markov_bpb(train_units, arrays, max_order), xz=compressed["xz"],
+                         zstd=compressed["zstd"], compressed=int(compressed["bytes"]))
 
 
 def training_units(spec: str | list[str], eval_fraction: float, seed: int, data_dir: str | None = None,
                    rc: bool = False) -> list[np.ndarray]:
     """Every unit of the training split of ``spec``, as uint8 arrays; with ``rc`` (DNA trained with
     reverse-complement augmentation) their reverse complements too, as the neural model saw both."""
-    from modalities.corpora import open_corpus
-    from modalities.datasets import reverse_complement_array
-
-    corpus = open_corpus(_corpus_spec(spec), split="train", data_dir=data_dir,
+    corpus = open_corpus(corpus_spec(spec), split="train", data_dir=data_dir,
                          eval_fraction=eval_fraction, seed=seed)
     units = [corpus.read(i) for i in range(len(corpus))]
     if rc and corpus.modality == "dna":
@@ -152,53 +138,36 @@ def training_units(spec: str | list[str], eval_fraction: float, seed: int, data_
 def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str], *,
                         regions: list[str] | None = None, split: str = "eval", seq_len: int | None = None,
                         max_windows: int | None = None, batch_size: int = 8, anchors: bool = True,
-                        anchor_train: str | list[str] | None = None, max_order: int = 12) -> dict[str, Any]:
-    """Held-out bits/byte, bytes per chunk per stage and anchors of one checkpoint on ``data``."""
-    from hnet_bio.checkpoint import load_pretrained
-    from pipelines.training.distributed import DistEnv
-    from pipelines.training.evaluation import evaluate_bpb
+                        anchor_train: str | list[str] | None = None,
+                        max_order: int = 12) -> EvaluationResult:
+    """Held-out bits/byte, bytes per chunk per stage and anchors of one checkpoint on ``data``.
 
-    ckpt = resolve_checkpoint(checkpoint)
+    checkpoint: anything `pipelines.runs.resolve.resolve_checkpoint` accepts (a checkpoint or run
+    directory, ``RUN@best|last|STEP``, a shipped name). The held-out split, its seed and the
+    Markov anchor's training bytes follow the recipe recorded with the checkpoint, if any.
+    """
+    ckpt = resolve_checkpoint(checkpoint).path
     meta = read_metadata(ckpt)
     recipe = recorded_recipe(ckpt)
-    rdata, rtrain = recipe.get("data", {}), recipe.get("train", {})
-    eval_fraction = float(rdata.get("eval_fraction", 0.05))
-    seed = int(rtrain.get("seed", 0))
-    seq_len = int(seq_len or meta.get("seq_len") or rtrain.get("seq_len") or 1024)
+    cfg = recipe or PretrainConfig()  # no recipe: pretraining's defaults
+    eval_fraction, seed = cfg.data.eval_fraction, cfg.train.seed
+    seq_len = int(seq_len or meta.seq_len or cfg.train.seq_len)
     windows, modality = held_out_windows(data, seq_len, split, regions, eval_fraction, seed, max_windows)
-    trained_on = meta.get("modality")
-    if trained_on and trained_on != modality:
-        raise UsageError(f"{ckpt}: a {trained_on} checkpoint cannot be evaluated on {modality} data ({data})")
+    if meta.modality != modality:
+        raise UsageError(f"{ckpt}: a {meta.modality} checkpoint cannot be evaluated on {modality} data "
+                         f"({data})")
     model, _ = load_pretrained(ckpt)
     t0 = time.perf_counter()
     ev = evaluate_bpb(model, windows, DistEnv(), batch_size)
     seconds = time.perf_counter() - t0
-    result: dict[str, Any] = {
-        "checkpoint": str(ckpt), "model_class": type(model).__name__, "data": data, "regions": regions or [],
-        "split": "regions" if regions else split, "seq_len": seq_len, "windows": len(windows),
-        "bits_per_byte": ev["eval_bpb"], "predicted_bytes": ev["eval_bytes"],
-        "bytes_per_chunk": ev["eval_compression"], "seconds": round(seconds, 3),
-    }
+    numbers = None
+    spec = anchor_train or (recipe.data.corpus if recipe else None) or data
     if anchors:
-        spec = anchor_train or (rdata.get("corpus") if recipe else None) or data
-        result["anchor_train"] = spec
-        train = training_units(spec, eval_fraction, seed, rc=bool(rtrain.get("rc_augment", False)))
-        result["anchors"] = anchor_numbers(train, windows, max_order)
-    return result
-
-
-def format_table(r: dict[str, Any]) -> str:
-    """The result as a small aligned table for the terminal."""
-    rows = [("checkpoint", r["checkpoint"]), ("model", r["model_class"]),
-            ("held-out bytes", f"{r['predicted_bytes']:,} in {r['windows']} windows of {r['seq_len'] + 1}"),
-            ("bits/byte", f"{r['bits_per_byte']:.4f}")]
-    for s, c in enumerate(r["bytes_per_chunk"]):
-        rows.append((f"bytes/chunk stage {s}", f"{c:.2f}"))
-    a = r.get("anchors")
-    if a:
-        m = a["markov"]
-        rows += [(f"Markov order {m['best_order']} (best of 0..{len(m['bpb_by_order']) - 1})",
-                  f"{m['best_bpb']:.4f}"),
-                 ("xz -9e", f"{a['xz']:.4f}"), ("zstd -19", f"{a['zstd']:.4f}")]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+        train = training_units(spec, eval_fraction, seed, rc=cfg.train.rc_augment)
+        numbers = anchor_numbers(train, windows, max_order)
+    return EvaluationResult(
+        checkpoint=str(ckpt), model_class=type(model).__name__, data=data, regions=regions or [],
+        split="regions" if regions else split, seq_len=seq_len, windows=len(windows),
+        bits_per_byte=ev["eval_bpb"], predicted_bytes=ev["eval_bytes"],
+        bytes_per_chunk=ev["eval_compression"], seconds=round(seconds, 3),
+        anchor_train=spec if anchors else None, anchors=numbers)

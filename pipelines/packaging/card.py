@@ -1,33 +1,22 @@
-"""A shipped model's card (its README.md) and headline numbers, both read from its metadata.json.
+"""A shipped model's card (its README.md), rendered from its metadata.json.
 
-The card is rendered from the metadata that `hnet-bio package` measured, never edited by hand, so
-the prose and the numbers cannot drift apart; `hnet-bio models` reads the same metadata for its
-one-line summaries.
+The card is rendered from the facts that `hnet-bio package` measured (`CardFacts`), never edited
+by hand, so the prose and the numbers cannot drift apart; `hnet-bio models` reads the same facts
+for its one-line summaries.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from hnet_bio.errors import CheckpointError
+from hnet_bio.metadata import CheckpointMetadata
+from pipelines.packaging.card_facts import AnchorFacts, CardFacts, MeasuredSet, TrainingFacts
 from pipelines.units import human_bytes
 
-ANCHOR_LABELS = (("markov", "best order-k Markov"), ("xz", "xz -9e"), ("zstd", "zstd -19"))
 
-
-def headline(meta: dict[str, Any]) -> dict[str, Any]:
-    """The few numbers a model list shows: held-out bits/byte, bytes per chunk, training bytes."""
-    ev = meta.get("evaluation", {})
-    held = ev.get("held_out", {})
-    absent = ev.get("absent_genus", {})
-    return {
-        "modality": meta.get("modality", "?"),
-        "parameters": meta.get("parameters"),
-        "held_out_bpb": held.get("bits_per_byte"),
-        "bytes_per_chunk": held.get("bytes_per_chunk", []),
-        "absent_genus_bpb": absent.get("bits_per_byte"),
-        "train_bytes": meta.get("train_bytes"),
-        "step": meta.get("step"),
-    }
+def _anchor_values(anchors: AnchorFacts) -> list[tuple[str, float]]:
+    """(label, bits/byte) of each classical anchor, in the card's order."""
+    return [(f"best order-k Markov (order {anchors.markov_best_order})", anchors.markov),
+            ("xz -9e", anchors.xz), ("zstd -19", anchors.zstd)]
 
 
 def _f(x: float | None, digits: int = 4) -> str:
@@ -45,39 +34,30 @@ def _chunks(values: list[float]) -> str:
     return ", ".join(f"stage {i}: {v:.2f}" for i, v in enumerate(values)) or "n/a"
 
 
-def _anchor_rows(model_bpb: float, anchors: dict[str, Any]) -> list[str]:
-    rows = []
-    for key, label in ANCHOR_LABELS:
-        if key not in anchors:
-            continue
-        name = f"{label} (order {anchors['markov_best_order']})" if key == "markov" else label
-        rows.append(f"| {name} | {anchors[key]:.4f} | {model_bpb - anchors[key]:+.4f} |")
-    return rows
-
-
-def _eval_section(title: str, ev: dict[str, Any], unit: str) -> list[str]:
-    bpb = ev["bits_per_byte"]
-    lines = [f"### {title}", "", ev.get("what", ""), "",
-             f"{ev['predicted_bytes']:,} predicted bytes in {ev['windows']} windows of "
-             f"{ev['window_bytes']:,} bytes (each byte predicted from the bytes before it in its "
+def _eval_section(title: str, ev: MeasuredSet, unit: str) -> list[str]:
+    bpb = ev.bits_per_byte
+    lines = [f"### {title}", "", ev.what, "",
+             f"{ev.predicted_bytes:,} predicted bytes in {ev.windows} windows of "
+             f"{ev.window_bytes:,} bytes (each byte predicted from the bytes before it in its "
              "window).", "",
              f"| model or anchor | bits/{unit} | model minus anchor |", "|---|---|---|",
              f"| **this model** | **{bpb:.4f}** | |"]
-    anchors = ev.get("anchors")
-    if anchors:
-        lines += _anchor_rows(bpb, anchors)
+    if ev.anchors is not None:
+        lines += [f"| {name} | {value:.4f} | {bpb - value:+.4f} |"
+                  for name, value in _anchor_values(ev.anchors)]
     else:
         lines.append("| classical anchors | not measured | |")
-    lines += ["", f"Bytes per chunk: {_chunks(ev['bytes_per_chunk'])}." + _verdict(bpb, anchors), ""]
+    lines += ["", f"Bytes per chunk: {_chunks(ev.bytes_per_chunk)}." + _verdict(bpb, ev.anchors), ""]
     return lines
 
 
-def _verdict(bpb: float, anchors: dict[str, Any] | None) -> str:
+def _verdict(bpb: float, anchors: AnchorFacts | None) -> str:
     """One sentence: which anchors the model beats on these bytes, and which it does not."""
-    if not anchors:
+    if anchors is None:
         return ""
-    below = [label for key, label in ANCHOR_LABELS if key in anchors and bpb < anchors[key]]
-    above = [label for key, label in ANCHOR_LABELS if key in anchors and bpb >= anchors[key]]
+    labels = (("best order-k Markov", anchors.markov), ("xz -9e", anchors.xz), ("zstd -19", anchors.zstd))
+    below = [label for label, value in labels if bpb < value]
+    above = [label for label, value in labels if bpb >= value]
     if not above:
         return " The model is below every classical anchor here."
     if not below:
@@ -85,71 +65,94 @@ def _verdict(bpb: float, anchors: dict[str, Any] | None) -> str:
     return f" The model is below {', '.join(below)}, but not below {', '.join(above)}."
 
 
-def render_card(meta: dict[str, Any]) -> str:
-    """The model card (Markdown) of a packaged model's metadata."""
-    t = meta["training"]
-    ev = meta["evaluation"]
-    w = meta["weights"]
-    unit = "base" if meta["modality"] == "dna" else "byte"
-    lines = [
-        f"# {meta['name']}", "",
-        f"A {meta['parameters'] / 1e6:.2f}M-parameter {meta['model_class']} ({t['stages']}-stage H-Net) "
-        f"trained by hnet-bio on `{t['corpus']}` ({t['corpus_description']}). Load it by name:", "",
+def _intro(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
+    t, w = facts.training, facts.weights
+    return [
+        f"# {facts.name}", "",
+        f"A {facts.parameters / 1e6:.2f}M-parameter {meta.model_class} ({t.stages}-stage H-Net) "
+        f"trained by hnet-bio on `{t.corpus}` ({t.corpus_description}). Load it by name:", "",
         "```python",
         "import hnet_bio",
-        f'model, meta = hnet_bio.load_pretrained("{meta["name"]}")  # float32 on the CPU',
+        f'model, meta = hnet_bio.load_pretrained("{facts.name}")  # float32 on the CPU',
         "```", "",
-        f"or pass `--checkpoint {meta['name']}` to any `hnet-bio` command. Every number below was "
-        f"measured by `hnet-bio package` on the shipped weights ({w['dtype']}; loaded as float32); "
+        f"or pass `--checkpoint {facts.name}` to any `hnet-bio` command. Every number below was "
+        f"measured by `hnet-bio package` on the shipped weights ({w.dtype}; loaded as float32); "
         "none is copied.", "",
+    ]
+
+
+def _data(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
+    t, held = facts.training, facts.evaluation.held_out.units or []
+    return [
         "## Data", "",
-        f"- Byte convention: `{meta['byte_convention']}`"
-        + (f", {meta['sample_rate']} samples per second" if meta.get("sample_rate") else "") + ".",
-        f"- Training split: {t['split_units']} {t['unit_kind']} of `{t['corpus']}`, "
-        f"{human_bytes(t['split_bytes'])} ({', '.join(t['split_names'][:20])}"
-        + (", ..." if len(t["split_names"]) > 20 else "") + ").",
-        f"- Held out (never trained on): {', '.join(ev['held_out']['units'][:30])}"
-        + (", ..." if len(ev["held_out"]["units"]) > 30 else "") + ".",
+        f"- Byte convention: `{meta.byte_convention}`"
+        + (f", {meta.sample_rate} samples per second" if meta.sample_rate else "") + ".",
+        f"- Training split: {t.split_units} {t.unit_kind} of `{t.corpus}`, "
+        f"{human_bytes(t.split_bytes)} ({', '.join(t.split_names[:20])}"
+        + (", ..." if len(t.split_names) > 20 else "") + ").",
+        f"- Held out (never trained on): {', '.join(held[:30])}" + (", ..." if len(held) > 30 else "") + ".",
         "",
+    ]
+
+
+def _training(meta: CheckpointMetadata, t: TrainingFacts, facts: CardFacts) -> list[str]:
+    w = facts.weights
+    lines = [
         "## Training", "",
-        f"- Recipe: `{t['recipe']}`; command: `{t['command']}`"
-        + (f", continued {t['sessions'] - 1} time(s) with `hnet-bio pretrain --resume RUN_DIR` after "
-           "interruptions" if t.get("sessions", 1) > 1 else "") + ".",
+        f"- Recipe: `{t.recipe}`; command: `{t.command}`"
+        + (f", continued {t.sessions - 1} time(s) with `hnet-bio pretrain --resume RUN_DIR` after "
+           "interruptions" if t.sessions > 1 else "") + ".",
     ]
-    if t.get("recipe_differences"):
-        diffs = "; ".join(f"{k}: recipe {v[0]!r}, run {v[1]!r}" for k, v in t["recipe_differences"].items())
+    if t.recipe_differences:
+        diffs = "; ".join(f"{k}: recipe {v[0]!r}, run {v[1]!r}" for k, v in t.recipe_differences.items())
         lines.append(f"- The run differs from the recipe file in: {diffs}.")
+    train_bytes = meta.train_bytes or 0
+    seq_len = meta.seq_len or 0
     lines += [
-        f"- {t['steps']:,} steps of {human_bytes(t['step_bytes'])} = {human_bytes(meta['train_bytes'])} "
-        f"({meta['train_bytes']:,} bytes, {t['epochs']:.2f} epochs of the training split); "
-        f"windows of {meta['seq_len']:,} bytes.",
-        f"- Hardware: {t['hardware']}; wall time {_duration(t.get('wall_time_s'))} "
-        f"({t.get('wall_time_note', '')}).",
-        f"- Shipped checkpoint: step {meta['step']} (`--checkpoint {t['checkpoint_choice']}`); weights "
-        f"{human_bytes(w['bytes'])}, {w['dtype']}, sha256 `{w['sha256'][:16]}...`.",
+        f"- {t.steps:,} steps of {human_bytes(t.step_bytes)} = {human_bytes(train_bytes)} "
+        f"({train_bytes:,} bytes, {t.epochs:.2f} epochs of the training split); "
+        f"windows of {seq_len:,} bytes.",
+        f"- Hardware: {t.hardware}; wall time {_duration(t.wall_time_s)} ({t.wall_time_note}).",
+        f"- Shipped checkpoint: step {meta.step} (`--checkpoint {t.checkpoint_choice}`); weights "
+        f"{human_bytes(w.bytes)}, {w.dtype}, sha256 `{w.sha256[:16]}...`.",
         "",
-        "## Held-out numbers", "",
-        ev["rule"], "",
     ]
-    lines += _eval_section("Held-out " + ("strains" if meta["modality"] == "dna" else "files"),
-                           ev["held_out"], unit)
-    if "absent_genus" in ev:
-        lines += _eval_section("A genus absent from training", ev["absent_genus"], unit)
-    if ev.get("anchor_note"):
-        lines += [ev["anchor_note"], ""]
-    reg = meta.get("regression_slice")
-    if reg:
-        lines += ["## Regression check", "",
-                  "`tests/pipelines/packaging/test_shipped_models.py` recomputes bits/byte on a fixed "
-                  f"slice of `tests/data` "
-                  f"({', '.join(reg['files'])}: first {reg['windows_per_file']} windows of "
-                  f"{reg['window_bytes']:,} bytes each): {reg['bits_per_byte']:.4f} bits/byte with these "
-                  f"weights ({_f(reg.get('fp32_bits_per_byte'))} with the float32 training checkpoint), "
-                  f"bytes per chunk {_chunks(reg['bytes_per_chunk'])}.", ""]
-    lines += ["## Known limitations", ""] + [f"- {x}" for x in meta.get("limitations", [])]
-    p = meta.get("packaged", {})
+    return lines
+
+
+def _regression(facts: CardFacts) -> list[str]:
+    reg = facts.regression_slice
+    if reg is None:
+        return []
+    return ["## Regression check", "",
+            "`tests/pipelines/packaging/test_shipped_models.py` recomputes bits/byte on a fixed "
+            f"slice of `tests/data` "
+            f"({', '.join(reg.files)}: first {reg.windows_per_file} windows of "
+            f"{reg.window_bytes:,} bytes each): {reg.bits_per_byte:.4f} bits/byte with these "
+            f"weights ({_f(reg.fp32_bits_per_byte)} with the float32 training checkpoint), "
+            f"bytes per chunk {_chunks(reg.bytes_per_chunk)}.", ""]
+
+
+def render_card(meta: CheckpointMetadata, facts: CardFacts | None = None) -> str:
+    """The model card (Markdown) of a packaged model: its metadata and card facts (by default the
+    ones in ``meta.extra``)."""
+    facts = facts or CardFacts.from_metadata(meta)
+    if facts is None:
+        raise CheckpointError("no model card: this checkpoint was not made by hnet-bio package")
+    ev = facts.evaluation
+    unit = "base" if meta.modality == "dna" else "byte"
+    lines = _intro(meta, facts) + _data(meta, facts) + _training(meta, facts.training, facts)
+    lines += ["## Held-out numbers", "", ev.rule, ""]
+    held_title = "Held-out " + ("strains" if meta.modality == "dna" else "files")
+    lines += _eval_section(held_title, ev.held_out, unit)
+    if ev.absent_genus is not None:
+        lines += _eval_section("A genus absent from training", ev.absent_genus, unit)
+    if ev.anchor_note:
+        lines += [ev.anchor_note, ""]
+    lines += _regression(facts)
+    lines += ["## Known limitations", ""] + [f"- {x}" for x in facts.limitations]
+    p = facts.packaged
     lines += ["", "## How this card was made", "",
-              f"`{p.get('command', 'hnet-bio package')}` on {p.get('date', '?')} (hnet-bio "
-              f"{p.get('hnet_bio', '?')}, torch {p.get('torch', '?')}), from `{t['source_checkpoint']}`. "
-              "See docs/models.md.", ""]
+              f"`{p.command}` on {p.date} (hnet-bio {p.hnet_bio}, torch {p.torch}), from "
+              f"`{facts.training.source_checkpoint}`. See docs/models.md.", ""]
     return "\n".join(lines)

@@ -12,7 +12,8 @@ predicted from context inside its window. The byte sets:
   enough for the default test suite (`tests/pipelines/packaging/test_shipped_models.py` recomputes it).
 
 The classical anchors (order-k Markov, xz, zstd) are measured on exactly the same windows by
-`classical_anchors`, the one call into `pipelines.evaluation.anchors`.
+`classical_anchors`, through `pipelines.evaluation.heldout.anchor_numbers` (what `hnet-bio evaluate`
+reports).
 """
 
 from __future__ import annotations
@@ -20,13 +21,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
 
+from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
+from modalities.corpora import CORPORA, corpus_files, open_corpus
+from modalities.dna import read_fasta
 from pipelines.errors import UsageError
-from pipelines.evaluation.heldout import anchor_numbers, corpus_windows
+from pipelines.evaluation.heldout import anchor_numbers, corpus_windows, training_units
+from pipelines.packaging.card_facts import (
+    AnchorFacts,
+    Coverage,
+    EvaluationFacts,
+    MeasuredSet,
+    Measurement,
+    RegressionSlice,
+    SliceCoverage,
+)
+from pipelines.packaging.provenance import PackageSource
+from pipelines.training.distributed import DistEnv
+from pipelines.training.evaluation import evaluate_bpb
 
 SLICE_WINDOWS = 4  # windows per slice file: 8,192 predicted bytes per model, a few seconds on a CPU core
 
@@ -38,27 +54,26 @@ SLICE_FILES: dict[str, tuple[str, ...]] = {
     "audio": ("speech_allison_3s.wav",),
 }
 ABSENT_GENUS_FILE = "test.gbk.gz"  # in dna-annotated: the Leptospira draft genome (GenBank)
+RULE = ("Bits per byte = total cross-entropy over all predicted bytes / their number / ln 2 "
+        "(`pipelines.training.evaluation.evaluate_bpb`, as in pretraining); for DNA one byte is one base. "
+        "The anchors are measured on exactly the same predicted bytes; the Markov model is counted on the "
+        "model's own training split")
 
 
-@dataclass
-class Measurement:
-    """bits/byte and bytes per chunk of one model on one set of windows."""
+@dataclass(frozen=True)
+class MeasurePlan:
+    """How much a card measures: evenly spaced held-out windows, absent-genus windows (DNA; 0: none),
+    the batch size, and the classical anchors up to Markov order ``max_order`` (or none)."""
 
-    bits_per_byte: float
-    predicted_bytes: int
-    windows: int
-    bytes_per_chunk: list[float]  # one per stage, outermost first
-
-    def to_json(self) -> dict[str, Any]:
-        return {"bits_per_byte": self.bits_per_byte, "predicted_bytes": self.predicted_bytes,
-                "windows": self.windows, "bytes_per_chunk": self.bytes_per_chunk}
+    eval_windows: int = 512
+    absent_windows: int = 512
+    batch_size: int = 8
+    max_order: int = 12
+    anchors: bool = True
 
 
 def measure(model: torch.nn.Module, windows: Sequence[torch.Tensor], batch_size: int = 8) -> Measurement:
     """evaluate_bpb on one process; windows are (seq_len + 1,) uint8 tensors."""
-    from pipelines.training.distributed import DistEnv
-    from pipelines.training.evaluation import evaluate_bpb
-
     ev = evaluate_bpb(model, list(windows), DistEnv(), batch_size)
     return Measurement(ev["eval_bpb"], ev["eval_bytes"], len(windows), list(ev["eval_compression"]))
 
@@ -71,37 +86,30 @@ def _windows_of(corpus: Any, seq_len: int, max_windows: int | None) -> list[torc
 
 
 def held_out_windows(corpus: str, seq_len: int, max_windows: int | None, eval_fraction: float = 0.05,
-                     seed: int = 0, data_dir: str | None = None) -> tuple[list[torch.Tensor], dict[str, Any]]:
+                     seed: int = 0, data_dir: str | None = None) -> tuple[list[torch.Tensor], Coverage]:
     """Windows over the eval split of named ``corpus`` (as pretraining split it) and what they cover."""
-    from modalities.corpora import open_corpus
-
     c = open_corpus(corpus, split="eval", data_dir=data_dir, eval_fraction=eval_fraction, seed=seed)
     windows = _windows_of(c, seq_len, max_windows)
     names = sorted({Path(u.source).name if c.modality == "dna" else u.name for u in c.units})
-    return windows, {"corpus": corpus, "split": "eval", "units": names, "split_bytes": c.total_bytes}
+    return windows, Coverage(corpus=corpus, split="eval", units=names, split_bytes=c.total_bytes)
 
 
 def absent_genus_windows(seq_len: int, max_windows: int | None,
-                         data_dir: str | None = None) -> tuple[list[torch.Tensor], dict[str, Any]]:
+                         data_dir: str | None = None) -> tuple[list[torch.Tensor], Coverage]:
     """Windows over the Leptospira genome of ``dna-annotated`` (every contig at least a window long)."""
-    from modalities.corpora import CORPORA, corpus_files, open_corpus
-
     files = [f for f in corpus_files(CORPORA["dna-annotated"], data_dir) if f.name == ABSENT_GENUS_FILE]
     if not files:
         raise UsageError(f"dna-annotated ({ABSENT_GENUS_FILE}) is not present; run `hnet-bio data fetch` "
                          "(scripts/fetch_data.sh) first")
     c = open_corpus([files[0]], split="all")
     windows = _windows_of(c, seq_len, max_windows)
-    return windows, {"corpus": "dna-annotated", "file": ABSENT_GENUS_FILE, "genus": "Leptospira",
-                     "records": len(c), "split_bytes": c.total_bytes}
+    return windows, Coverage(corpus="dna-annotated", file=ABSENT_GENUS_FILE, genus="Leptospira",
+                             records=len(c), split_bytes=c.total_bytes)
 
 
 def slice_windows(modality: str, data_dir: str | Path, seq_len: int,
-                  sample_rate: int | None = None) -> tuple[list[torch.Tensor], dict[str, Any]]:
+                  sample_rate: int | None = None) -> tuple[list[torch.Tensor], SliceCoverage]:
     """The regression slice: the first `SLICE_WINDOWS` windows of each of `SLICE_FILES[modality]`."""
-    from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
-    from modalities.dna import read_fasta
-
     windows: list[torch.Tensor] = []
     for name in SLICE_FILES[modality]:
         path = Path(data_dir) / name
@@ -115,31 +123,73 @@ def slice_windows(modality: str, data_dir: str | Path, seq_len: int,
             raise UsageError(f"{path}: shorter than one window of {seq_len + 1} bytes")
         w = seq_len + 1
         windows += [torch.from_numpy(data[i * w:(i + 1) * w].copy()) for i in range(n)]  # (w,) uint8 each
-    return windows, {"files": list(SLICE_FILES[modality]), "windows_per_file": SLICE_WINDOWS,
-                     "window_bytes": seq_len + 1}
-
-
-def anchor_functions() -> tuple[Any, Any]:
-    """(compressed_bpb, markov_bpb) of `pipelines.evaluation.anchors`, asked for before any work."""
-    try:
-        import zstandard  # noqa: F401  (compressed_bpb needs it)
-
-        from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
-    except ImportError as exc:
-        raise UsageError(f"the classical anchors need zstandard ({exc}); "
-                         "package with --no-anchors") from None
-    return compressed_bpb, markov_bpb
+    return windows, SliceCoverage(files=list(SLICE_FILES[modality]), windows_per_file=SLICE_WINDOWS,
+                                  window_bytes=seq_len + 1)
 
 
 def classical_anchors(train_units: Sequence[np.ndarray], windows: Sequence[torch.Tensor],
-                      max_order: int = 12) -> dict[str, Any]:
+                      max_order: int = 12) -> AnchorFacts:
     """Best order-k Markov model (counted on ``train_units``), xz and zstd, in bits/byte, on the
-    predicted bytes of ``windows`` (``w[1:]`` of each window, context inside the window).
+    predicted bytes of ``windows`` (``w[1:]`` of each window, context inside the window): the
+    numbers `hnet-bio evaluate` reports, as a card states them."""
+    found = anchor_numbers(list(train_units), list(windows), max_order)
+    return AnchorFacts(markov_best_order=found.markov.best_order, markov=found.markov.best_bpb,
+                       markov_by_order=found.markov.bpb_by_order, xz=found.xz, zstd=found.zstd)
 
-    The one place packaging calls `pipelines.evaluation.anchors` (the compare work): point it elsewhere here.
-    """
-    anchor_functions()  # one clear line if pipelines.evaluation.anchors or zstandard is missing
-    found = anchor_numbers(list(train_units), list(windows), max_order)  # what `hnet-bio evaluate` reports
-    markov = found["markov"]
-    return {"markov_best_order": markov["best_order"], "markov": markov["best_bpb"],
-            "markov_by_order": markov["bpb_by_order"], "xz": found["xz"], "zstd": found["zstd"]}
+
+# --------------------------------------------------------------------------- a card's numbers
+
+def _measured_set(model: torch.nn.Module, windows: list[torch.Tensor], coverage: Coverage, what: str,
+                  train_units: list[np.ndarray] | None, max_order: int, batch_size: int,
+                  say: TextIO | None) -> MeasuredSet:
+    """bits/byte and bytes per chunk of ``model`` on ``windows``, and the anchors on the same bytes."""
+    m = measure(model, windows, batch_size)
+    if say:
+        say.write(f"package:   {m.bits_per_byte:.4f} bits/byte, bytes/chunk {m.bytes_per_chunk}\n")
+    anchors = None
+    if train_units is not None:
+        anchors = classical_anchors(train_units, windows, max_order)
+        if say:
+            say.write(f"package:   anchors: Markov order {anchors.markov_best_order} {anchors.markov:.4f}, "
+                      f"xz {anchors.xz:.4f}, zstd {anchors.zstd:.4f}\n")
+    return MeasuredSet.of(what, coverage, m, int(windows[0].numel()), anchors)
+
+
+def card_evaluation(model: torch.nn.Module, source: PackageSource, plan: MeasurePlan,
+                    say: TextIO | None = None) -> EvaluationFacts:
+    """The card's held-out numbers of ``model`` (the shipped weights): the held-out split of the
+    run's corpus and, for DNA, the absent genus; with the anchors unless ``plan.anchors`` is off."""
+    corpus, cfg, dna = source.corpus, source.config, source.metadata.modality == "dna"
+    seq_len, eval_fraction, seed = cfg.train.seq_len, cfg.data.eval_fraction, cfg.train.seed
+    # The Markov anchor sees what the model saw: with reverse-complement augmentation, both strands.
+    rc = cfg.train.rc_augment
+    train_units = training_units(corpus, eval_fraction, seed, rc=rc) if plan.anchors else None
+    rule = RULE + (" and its reverse complement (the model trained on both strands)." if rc and dna else ".")
+    if say:
+        say.write(f"package: held-out split of {corpus} (up to {plan.eval_windows} windows)\n")
+    windows, coverage = held_out_windows(corpus, seq_len, plan.eval_windows, eval_fraction, seed)
+    subset = "an evenly spaced subset of" if len(windows) >= plan.eval_windows else "all"
+    what = (f"The held-out {'strains' if dna else 'files'} of `{corpus}` (the eval split of pretraining): "
+            f"{subset} its windows (a tail shorter than a window is left out).")
+    held = _measured_set(model, windows, coverage, what, train_units, plan.max_order, plan.batch_size, say)
+    absent = None
+    if dna and plan.absent_windows > 0:
+        if say:
+            say.write(f"package: absent genus, Leptospira (up to {plan.absent_windows} windows)\n")
+        windows, coverage = absent_genus_windows(seq_len, plan.absent_windows)
+        what = ("The Leptospira draft genome of `dna-annotated` (any2fasta-examples, test.gbk.gz): a "
+                "genus in no training corpus.")
+        absent = _measured_set(model, windows, coverage, what, train_units, plan.max_order, plan.batch_size,
+                               say)
+    note = None if plan.anchors else "The classical anchors were not measured for this card."
+    return EvaluationFacts(rule=rule, held_out=held, absent_genus=absent, anchor_note=note)
+
+
+def card_regression_slice(shipped: torch.nn.Module, fp32: torch.nn.Module, source: PackageSource,
+                          data_dir: Path, batch_size: int = 8) -> RegressionSlice:
+    """The regression slice measured with the shipped weights and with the float32 checkpoint (what
+    bf16 storage costs)."""
+    meta = source.metadata
+    windows, coverage = slice_windows(meta.modality, data_dir, source.config.train.seq_len, meta.sample_rate)
+    return RegressionSlice.of(coverage, measure(shipped, windows, batch_size),
+                              measure(fp32, windows, batch_size))

@@ -14,11 +14,12 @@ import torch
 from hnet_bio.checkpoint import load_pretrained
 from pipelines import pretrain as pt
 from pipelines.cli import main
-from pipelines.evaluation.anchors import compressed_bpb
+from pipelines.evaluation.anchors import MarkovResult, compressed_bpb
 from pipelines.evaluation.heldout import evaluate_checkpoint
-from pipelines.training.metrics import read_metrics
+from pipelines.evaluation.result import AnchorNumbers, EvaluationResult
+from pipelines.runs.run_dir import RunDir
 from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
-from tests.paths import DATA, ROOT
+from tests.paths import CONFIGS, DATA
 
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
 
@@ -26,7 +27,7 @@ DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
-    cfg = load_config(ROOT / "configs" / "tiny-1stage.json")
+    cfg = load_config(CONFIGS / "tiny-1stage.json")
     train = TrainConfig(seq_len=64, batch_size=2, max_steps=6, lr=3e-3, warmup_steps=2, log_every=1,
                         eval_every=0, eval_windows=5, save_every=0, deterministic=True,
                         eval_at_bytes=[100, 300])
@@ -37,23 +38,24 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_eval_at_bytes_adds_evaluations(run: Path) -> None:
     """128 bytes per step: 100 bytes -> step 1, 300 -> step 3, and the final step 6."""
-    assert [r["step"] for r in read_metrics(run / "metrics.jsonl", "eval")] == [1, 3, 6]
+    assert [r.step for r in RunDir(run).eval_records()] == [1, 3, 6]
 
 
 def test_same_number_as_pretraining(run: Path) -> None:
     """The eval split and window cap of the run reproduce its last logged held-out bits/byte."""
-    last = read_metrics(run / "metrics.jsonl", "eval")[-1]
+    last = RunDir(run).eval_records()[-1]
     r = evaluate_checkpoint(run, DNA, split="eval", max_windows=5, anchors=False)
-    assert r["bits_per_byte"] == pytest.approx(last["eval_bpb"], rel=1e-6)
-    assert r["bytes_per_chunk"] == pytest.approx(last["eval_compression"], rel=1e-6)
-    assert r["predicted_bytes"] == last["eval_bytes"] == 5 * 64
+    assert r.bits_per_byte == pytest.approx(last.eval_bpb, rel=1e-6)
+    assert r.bytes_per_chunk == pytest.approx(last.eval_compression, rel=1e-6)
+    assert r.predicted_bytes == last.eval_bytes == 5 * 64
+    assert r.anchors is None and "anchors" not in r.to_json() and "anchor_train" not in r.to_json()
 
 
 def test_whole_file_against_float64_log_probs(run: Path, tmp_path: Path) -> None:
     """--split all on one file: every 65-byte window of it, summed in float64 independently."""
     f = DNA[1]
     r = evaluate_checkpoint(run, [f], split="all", anchors=True, max_order=4)
-    model, _ = load_pretrained(r["checkpoint"])
+    model, _ = load_pretrained(r.checkpoint)
     seq = b"".join(line.strip() for line in Path(f).read_bytes().splitlines() if not line.startswith(b">"))
     data = np.frombuffer(seq.upper(), dtype=np.uint8)
     n = data.size // 65
@@ -61,12 +63,13 @@ def test_whole_file_against_float64_log_probs(run: Path, tmp_path: Path) -> None
     with torch.no_grad():
         logits = model(windows[:, :-1]).logits.double()  # (n, 64, 256)
     nll = -torch.log_softmax(logits, -1).gather(-1, windows[:, 1:, None]).sum().item()
-    assert r["windows"] == n and r["predicted_bytes"] == n * 64
-    assert r["bits_per_byte"] == pytest.approx(nll / (n * 64) / math.log(2), rel=1e-5)
-    a = r["anchors"]
-    assert a["xz"] == compressed_bpb([w.numpy().astype(np.uint8) for w in windows])["xz"]
-    assert a["markov"]["eval_bytes"] == n * 64 and len(a["markov"]["bpb_by_order"]) == 5
-    assert 1.8 < a["markov"]["best_bpb"] < 2.1  # bacterial DNA: just under 2 bits/base
+    assert r.windows == n and r.predicted_bytes == n * 64
+    assert r.bits_per_byte == pytest.approx(nll / (n * 64) / math.log(2), rel=1e-5)
+    a = r.anchors
+    assert a is not None
+    assert a.xz == compressed_bpb([w.numpy().astype(np.uint8) for w in windows])["xz"]
+    assert a.markov.eval_bytes == n * 64 and len(a.markov.bpb_by_order) == 5
+    assert 1.8 < a.markov.best_bpb < 2.1  # bacterial DNA: just under 2 bits/base
 
 
 def test_cli_table_and_json(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,3 +96,38 @@ def test_bad_input_one_line_exit_2(run: Path, tmp_path: Path, capsys: pytest.Cap
     assert main(["evaluate", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err, err
+
+
+def test_result_json_keys_in_file_order() -> None:
+    """--json writes the keys in the order the file has always had (anchors last, when measured)."""
+    markov = MarkovResult([2.0, 1.5], train_bytes=10, eval_bytes=4)
+    r = EvaluationResult(checkpoint="c", model_class="HNetLM", data=["a.fa", "b.fa"], regions=[], split="all",
+                         seq_len=8, windows=2, bits_per_byte=1.9, predicted_bytes=16, bytes_per_chunk=[3.5],
+                         seconds=0.25, anchor_train="dna-sample",
+                         anchors=AnchorNumbers(markov, xz=2.5, zstd=2.25, compressed=16))
+    assert json.dumps(r.to_json()) == (
+        '{"checkpoint": "c", "model_class": "HNetLM", "data": ["a.fa", "b.fa"], "regions": [], '
+        '"split": "all", "seq_len": 8, "windows": 2, "bits_per_byte": 1.9, "predicted_bytes": 16, '
+        '"bytes_per_chunk": [3.5], "seconds": 0.25, "anchor_train": "dna-sample", "anchors": {"markov": '
+        '{"best_order": 1, "best_bpb": 1.5, "bpb_by_order": [2.0, 1.5], "train_bytes": 10, "eval_bytes": 4}, '
+        '"xz": 2.5, "zstd": 2.25, "bytes": 16}}')
+
+
+def test_checkpoint_as_the_resolver_takes_it(run: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """--checkpoint takes a run (its best), RUN@last, RUN@STEP and a shipped name; a miss lists the run."""
+    rd = RunDir(run)
+    steps = [s for s, _ in rd.checkpoints()]
+    best = rd.best_checkpoint()
+    assert best is not None and steps[-1] == 6
+    common = dict(split="all", max_windows=2, anchors=False)
+    assert evaluate_checkpoint(run, DNA[0], **common).checkpoint == str(best)
+    assert evaluate_checkpoint(f"{run}@last", DNA[0], **common).checkpoint == str(rd.checkpoint_path(6))
+    assert evaluate_checkpoint(f"{run}@{steps[0]}", DNA[0], **common).checkpoint == str(
+        rd.checkpoint_path(steps[0]))
+    shipped = evaluate_checkpoint("dna-bacteria-small", DNA[0], **common)
+    assert Path(shipped.checkpoint).name == "dna-bacteria-small" and shipped.seq_len == 1024
+    assert main(["evaluate", "--checkpoint", f"{run}@5", "--data", DNA[0], "--no-anchors"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no step 5 checkpoint" in err
+    assert "checkpoints there: " + ", ".join(p.name for _, p in rd.checkpoints()) in err

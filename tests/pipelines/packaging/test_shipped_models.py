@@ -22,13 +22,23 @@ import torch
 import hnet_bio
 from hnet_bio import HNetConfig, HNetLM, load_pretrained
 from hnet_bio import shipped as registry
-from hnet_bio.checkpoint import save_pretrained
+from hnet_bio.checkpoint import read_metadata, save_pretrained
 from hnet_bio.dtypes import FP32_KEEP, cast_model
 from hnet_bio.errors import CheckpointError
 from pipelines.cli import main
 from pipelines.packaging import measures as mm
 from pipelines.packaging.card import render_card
-from tests.paths import CONFIGS, DATA, ROOT
+from pipelines.packaging.card_facts import (
+    AnchorFacts,
+    CardFacts,
+    EvaluationFacts,
+    MeasuredSet,
+    PackagedFacts,
+    SliceRecord,
+    TrainingFacts,
+    WeightsFacts,
+)
+from tests.paths import CONFIGS, DATA
 
 EXPECTED = DATA / "shipped"
 SHIPPED = ("dna-bacteria-small", "audio-speech-small")
@@ -67,7 +77,7 @@ def test_known_name_path_and_unknown_name(models_dir: Path, tmp_path: Path) -> N
     assert registry.shipped_models() == ["tiny-audio", "tiny-dna"]
     by_name, meta = load_pretrained("tiny-dna")
     by_path, _ = load_pretrained(models_dir / "tiny-dna")
-    assert meta["train_bytes"] == 7
+    assert meta.train_bytes == 7
     for a, b in zip(by_name.state_dict().values(), by_path.state_dict().values()):
         assert torch.equal(a, b)
     assert hnet_bio.load_pretrained is load_pretrained
@@ -83,13 +93,13 @@ def test_local_directory_wins_over_a_shipped_name(models_dir: Path, tmp_path: Pa
     local = _tiny(tmp_path / "work" / "tiny-dna", {"modality": "dna"}, seed=1)
     monkeypatch.chdir(tmp_path / "work")
     model, meta = load_pretrained("tiny-dna")
-    assert "train_bytes" not in meta
+    assert meta.train_bytes is None
     assert torch.equal(model.embeddings.weight, local.embeddings.weight)
 
 
 def test_bf16_weights_load_as_float32(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = HNetLM(HNetConfig.from_json(ROOT / "configs" / "tiny-1stage.json"))
+    model = HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json"))
     reference = {k: v.clone() for k, v in model.state_dict().items()}
     save_pretrained(cast_model(model, torch.bfloat16), tmp_path / "m")
     loaded, _ = load_pretrained(tmp_path / "m")
@@ -115,11 +125,27 @@ def test_cli_accepts_a_name_and_lists_the_known_ones(models_dir: Path, tmp_path:
 
 # --------------------------------------------------------------------------- hnet-bio models
 
+def _card_facts(name: str, bpb: float, chunks: list[float]) -> CardFacts:
+    """Card facts as `hnet-bio package` writes them, with the numbers `hnet-bio models` shows."""
+    anchors = AnchorFacts(markov_best_order=0, markov=2.0, markov_by_order=[2.0], xz=3.0, zstd=3.0)
+    held = MeasuredSet(what="held out", corpus="dna-sample", split="eval", units=["u"], file=None, genus=None,
+                       records=None, split_bytes=1, bits_per_byte=bpb, predicted_bytes=8, windows=1,
+                       bytes_per_chunk=chunks, window_bytes=9, anchors=anchors)
+    training = TrainingFacts(
+        corpus="dna-sample", corpus_description="", corpus_package=None, unit_kind="genome files",
+        split_units=1, split_names=["u"], split_bytes=1, epochs=1.0, stages=1, steps=9, max_steps=9,
+        step_bytes=1, recipe="r", recipe_differences={}, command="c", sessions=1, wall_time_s=None,
+        wall_time_note="", hardware="h", checkpoint_choice="last", source_checkpoint="s", target_ratio=[4.0])
+    return CardFacts(name=name, parameters=123_456,
+                     weights=WeightsFacts(file="f", bytes=1, sha256="0", dtype="d"), training=training,
+                     evaluation=EvaluationFacts(rule="rule", held_out=held), regression_slice=None,
+                     packaged=PackagedFacts(date="d", torch="t", hnet_bio="h", command="c"), limitations=[])
+
+
 def _with_card_numbers(path: Path, bpb: float, chunks: list[float], train_bytes: int) -> None:
-    meta = json.loads((path / "metadata.json").read_text())
-    meta.update(parameters=123_456, train_bytes=train_bytes, step=9,
-                evaluation={"held_out": {"bits_per_byte": bpb, "bytes_per_chunk": chunks}})
-    (path / "metadata.json").write_text(json.dumps(meta))
+    meta = read_metadata(path).replace(train_bytes=train_bytes, step=9)
+    facts = _card_facts(path.name, bpb, chunks)
+    (path / "metadata.json").write_text(json.dumps(facts.metadata_json(meta)))
 
 
 def test_models_lists_headline_numbers(models_dir: Path, capsys: pytest.CaptureFixture) -> None:
@@ -138,12 +164,12 @@ def test_models_lists_headline_numbers(models_dir: Path, capsys: pytest.CaptureF
 
 # --------------------------------------------------------------------------- the shipped models
 
-def _expected(name: str) -> dict:
+def _expected(name: str) -> SliceRecord:
     if not (registry.MODELS_DIR / name).is_dir():
         pytest.skip(f"{name} is not installed in {registry.MODELS_DIR} (package it with hnet-bio package)")
     path = EXPECTED / f"{name}.json"
     assert path.is_file(), f"{name} is shipped without its regression numbers {path}; re-run hnet-bio package"
-    return json.loads(path.read_text())
+    return SliceRecord.from_json(json.loads(path.read_text()), str(path))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -151,30 +177,47 @@ def test_shipped_model_matches_its_card(name: str) -> None:
     exp = _expected(name)
     path = registry.MODELS_DIR / name
     weights = path / "model.safetensors"
-    assert hashlib.sha256(weights.read_bytes()).hexdigest() == exp["weights_sha256"], (
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == exp.weights_sha256, (
         f"{weights} is not the file {EXPECTED / (name + '.json')} was measured on")
     assert weights.stat().st_size <= 10_500_000
     model, meta = load_pretrained(name)
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    assert meta["modality"] == exp["modality"] and meta["seq_len"] == exp["seq_len"]
-    windows, _ = mm.slice_windows(exp["modality"], DATA, exp["seq_len"], exp["sample_rate"])
-    assert len(windows) == exp["windows"]
+    assert meta.modality == exp.modality and meta.seq_len == exp.seq_len
+    windows, _ = mm.slice_windows(exp.modality, DATA, exp.seq_len, exp.sample_rate)
+    assert len(windows) == exp.windows
     got = mm.measure(model, windows)
-    assert got.predicted_bytes == exp["predicted_bytes"]
-    assert math.isclose(got.bits_per_byte, exp["bits_per_byte"], abs_tol=TOL_BPB), (got, exp)
-    assert len(got.bytes_per_chunk) == len(exp["bytes_per_chunk"]) == len(exp["target_ratio"])
-    for have, want, target in zip(got.bytes_per_chunk, exp["bytes_per_chunk"], exp["target_ratio"]):
+    assert got.predicted_bytes == exp.predicted_bytes
+    assert math.isclose(got.bits_per_byte, exp.bits_per_byte, abs_tol=TOL_BPB), (got, exp)
+    assert len(got.bytes_per_chunk) == len(exp.bytes_per_chunk) == len(exp.target_ratio)
+    for have, want, target in zip(got.bytes_per_chunk, exp.bytes_per_chunk, exp.target_ratio):
         assert abs(have - want) <= TOL_CHUNK
         assert target / TARGET_FACTOR <= have <= target * TARGET_FACTOR, f"{have} B/chunk, target {target}"
     # The card is rendered from the metadata it ships with, and states the recorded number.
+    facts = CardFacts.from_metadata(meta)
+    assert facts is not None and facts.regression_slice is not None
+    assert facts.regression_slice == exp.regression_slice  # the card and the test's file agree
     assert (path / "README.md").read_text() == render_card(meta)
-    assert f"{meta['regression_slice']['bits_per_byte']:.4f}" in (path / "README.md").read_text()
+    assert f"{facts.regression_slice.bits_per_byte:.4f}" in (path / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_metadata_reads_and_writes_back_byte_for_byte(name: str) -> None:
+    """The typed card facts lose nothing: metadata.json and the slice file re-serialise exactly."""
+    exp = _expected(name)
+    path = registry.MODELS_DIR / name
+    meta = read_metadata(path)
+    facts = CardFacts.from_metadata(meta)
+    assert facts is not None and facts.name == name
+    assert json.dumps(facts.metadata_json(meta), indent=2) + "\n" == (path / "metadata.json").read_text()
+    assert json.dumps(exp.to_json(), indent=2) + "\n" == (EXPECTED / f"{name}.json").read_text()
+    assert SliceRecord.of(meta, facts) == exp
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_is_listed(name: str, capsys: pytest.CaptureFixture) -> None:
     _expected(name)
-    meta = json.loads((registry.MODELS_DIR / name / "metadata.json").read_text())
+    facts = CardFacts.from_metadata(read_metadata(registry.MODELS_DIR / name))
+    assert facts is not None
     assert main(["models"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(name))
-    assert f"{meta['evaluation']['held_out']['bits_per_byte']:.4f}" in row
+    assert f"{facts.evaluation.held_out.bits_per_byte:.4f}" in row
