@@ -108,7 +108,7 @@ def efficiency_numbers(
 
 def flops_numbers(recipe: dict[str, Any], arms: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
     """Training FLOPs/byte of each arm at its target ratios and at the compression it reached."""
-    from pipelines.comparison.recipe import _model_flops
+    from pipelines.comparison.recipe import model_flops as _model_flops
 
     seq_len = int(recipe["train"].get("seq_len", 1024))
     out = {}

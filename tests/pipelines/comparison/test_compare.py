@@ -96,7 +96,7 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
 
     # Same training windows and evaluation points for every arm; >= 8 points per decade at the end.
     evals = {
-        arm: [r["train_bytes"] for r in read_metrics(out / "runs" / f"{arm}-seed0" / "metrics.jsonl", "eval")]
+        arm: [r["train_bytes"] for r in RunDir(out / "runs" / f"{arm}-seed0").read_metrics("eval")]
         for arm in ("hnet1", "transformer")
     }
     assert evals["hnet1"] == evals["transformer"] and evals["hnet1"][-1] == 2048
