@@ -256,7 +256,8 @@ def model_flops(model: dict[str, Any], seq_len: int, ratios: list[float] | None 
     return flops_per_byte(m, seq_len, training=True, ratios=ratios)
 
 
-def _with_depth(model: dict[str, Any], depth: int) -> dict[str, Any]:
+def with_depth(model: dict[str, Any], depth: int) -> dict[str, Any]:
+    """``model`` with the depth of its single layout token set (``T5`` -> ``T{depth}``)."""
     out = copy.deepcopy(model)
     letter = _DEPTH.match(out["arch_layout"][0]).group(1)  # type: ignore[union-attr]
     out["arch_layout"] = [f"{letter}{depth}"]
@@ -278,10 +279,10 @@ def _match_flops(recipe: CompareRecipe) -> None:
         target = model_flops(recipe.arm(a.match_flops).model, seq_len)
         best, best_err = 1, math.inf
         for depth in range(1, 257):  # FLOPs grow with depth: stop at the first one past the target
-            got = model_flops(_with_depth(a.model, depth), seq_len)
+            got = model_flops(with_depth(a.model, depth), seq_len)
             if abs(got - target) < best_err:
                 best, best_err = depth, abs(got - target)
             if got >= target:
                 break
-        a.model = _with_depth(a.model, best)
+        a.model = with_depth(a.model, best)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import statistics
 import sys
 import time
@@ -13,24 +14,26 @@ from typing import Any
 
 from hnet_bio.atomic import atomic_write, atomic_write_json, atomic_write_text
 from pipelines.comparison import numbers as nb
+from pipelines.comparison.compare_dir import CompareManifest, arm_run
+from pipelines.comparison.figures import figure
 from pipelines.units import human_bytes
 
 PNGS = ("curves.png", "curves_last_decade.png", "chunks.png", "throughput.png", "multiplier.png")
 
 
-def gather(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str, Any]:
+def gather(out: Path, manifest: CompareManifest, verbose: bool = True) -> dict[str, Any]:
     """Every number of the report, as results.json holds it."""
-    recipe = stored["recipe"]
+    recipe = manifest.recipe
     arms = {
-        a["name"]: {s: nb.arm_numbers(nb._run_dir(out, a["name"], s)) for s in recipe["seeds"]}
+        a["name"]: {s: nb.arm_numbers(arm_run(out, a["name"], s)) for s in recipe["seeds"]}
         for a in recipe["arms"]
     }
     started = any(r["curve"] for per in arms.values() for r in per.values())
     anchors = nb.anchor_numbers(out, recipe, verbose) if started else {}
     return {
         "recipe": recipe,
-        "commands": stored.get("commands", []),
-        "created": stored.get("created"),
+        "commands": manifest.commands,
+        "created": manifest.created,
         "reported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": nb.machine(),
         "arms": {k: {str(s): v for s, v in per.items()} for k, per in arms.items()},
@@ -42,10 +45,9 @@ def gather(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str,
     }
 
 
-def write_report(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str, Any]:
-    res = gather(out, stored, verbose)
-    from pipelines.comparison.figures import figure
-
+def write_report(out: Path, manifest: CompareManifest, verbose: bool = True) -> dict[str, Any]:
+    """results.json, report.md, report.html and the PNGs of ``out``; returns results.json."""
+    res = gather(out, manifest, verbose)
     figures = {name: figure(name, res) for name in PNGS}
     for name, png in figures.items():
         if png is not None:
@@ -315,8 +317,6 @@ def to_html(md: str, figures: dict[str, bytes | None]) -> str:
 
 
 def _inline(text: str) -> str:
-    import re
-
     t = html.escape(text)
     t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
