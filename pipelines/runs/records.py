@@ -109,8 +109,8 @@ class TrainerState:
         own, extra = _known(cls, data)
         pos = own.get("data_position")
         own["data_position"] = DataPosition(**pos) if isinstance(pos, dict) else None
-        for key, empty in (("schedule", {}), ("rng", {}), ("pretrain_config", {})):
-            own.setdefault(key, empty)
+        for key in ("schedule", "rng", "pretrain_config"):
+            own.setdefault(key, {})
         for key in ("best_eval_bpb", "best_step", "last_eval_bpb"):
             own.setdefault(key, None)
         own.setdefault("train_bytes", 0)

@@ -226,12 +226,12 @@ def fault_point(point: str, step: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def load_trainer_state(ckpt: str | Path) -> dict[str, Any]:
+def load_trainer_state(ckpt: str | os.PathLike[str]) -> dict[str, Any]:
     """trainer_state.json of a checkpoint as parsed JSON (`read_trainer_state` for the record)."""
     return json.loads((Path(ckpt) / TRAINER_STATE_FILE).read_text())
 
 
-def read_trainer_state(ckpt: str | Path) -> TrainerState:
+def read_trainer_state(ckpt: str | os.PathLike[str]) -> TrainerState:
     return TrainerState.from_json(load_trainer_state(ckpt))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import torch
 
@@ -36,7 +37,7 @@ from pipelines.training.training_state import TrainingDiverged
 from pipelines.units import human_bytes
 
 
-def pretrain(cfg: PretrainConfig | None, data: DataSpec | None, out_dir: str | RunDir | object,
+def pretrain(cfg: PretrainConfig | None, data: DataSpec | None, out_dir: str | os.PathLike[str] | RunDir,
              resume: bool = False, stop_after: int | None = None, verbose: bool = True,
              hooks: TrainingHooks | None = None) -> RunSummary:
     """Train ``cfg``'s model on ``data`` (corpus name or files; None: ``cfg.data.corpus``) into ``out_dir``.
@@ -45,7 +46,7 @@ def pretrain(cfg: PretrainConfig | None, data: DataSpec | None, out_dir: str | R
     stop_after: stop after this many total steps with a checkpoint, as if preempted.
     hooks: called on every rank after each optimizer step; may ask the run to stop (`TrainingHooks`).
     """
-    run_dir = out_dir if isinstance(out_dir, RunDir) else RunDir(out_dir)  # type: ignore[arg-type]
+    run_dir = out_dir if isinstance(out_dir, RunDir) else RunDir(out_dir)
     cfg = prepare_run_dir(cfg, run_dir, resume, data)
     env = init_distributed(cfg.train.device)
     determinism = (torch.are_deterministic_algorithms_enabled(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -34,13 +35,14 @@ class MetricsLogger:
         self.path = path
         self._failed = False
         self._fh: TextIO | None = open(path, "a") if path is not None else None  # noqa: SIM115
+        self._where = str(path)
 
     def log(self, record: TrainRecord | EvalRecord | dict[str, Any]) -> None:
         if self._fh is None:
             return
         row = record if isinstance(record, dict) else record.to_json()
         try:
-            with reporting_write_errors("metrics", self.path, "the checkpoints written so far are intact"):
+            with reporting_write_errors("metrics", self._where, "the checkpoints written so far are intact"):
                 self._fh.write(json.dumps(row, allow_nan=True) + "\n")
                 self._fh.flush()
         except BaseException:
@@ -56,7 +58,7 @@ class MetricsLogger:
             with contextlib.suppress(OSError):
                 fh.close()
             return
-        with reporting_write_errors("metrics", self.path):
+        with reporting_write_errors("metrics", self._where):
             try:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -89,7 +91,7 @@ def plot_run(run: RunDir, title: str = "") -> Path | None:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     if train:
-        ax.plot([r.train_bytes for r in train], [r.bpb for r in train],
+        ax.plot([r.train_bytes for r in train], [math.nan if r.bpb is None else r.bpb for r in train],
                 lw=1.0, alpha=0.8, label="train bits/byte")
     if evals:
         ax.plot([r.train_bytes for r in evals], [r.eval_bpb for r in evals],

@@ -24,7 +24,7 @@ def seed_rng(seed: int) -> None:
 
 def capture_rng_state() -> dict[str, Any]:
     """Python, NumPy and torch (CPU, and CUDA if used) generator states, JSON-serialisable."""
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()  # ("MT19937", keys, pos, has_gauss, cached_gaussian)
     state: dict[str, Any] = {
         "python": _to_json(random.getstate()),
         "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],

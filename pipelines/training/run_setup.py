@@ -23,7 +23,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from hnet_bio import build_model
+from hnet_bio import HNetLM, IsotropicLM, build_model
 from hnet_bio.compilation import compile_byte_level
 from hnet_bio.config import HNetConfig
 from hnet_bio.metadata import CheckpointMetadata
@@ -61,7 +61,7 @@ class TrainingRun:
     env: DistEnv
     dir: RunDir
     data: TrainingData
-    model: torch.nn.Module
+    model: HNetLM | IsotropicLM
     net: torch.nn.Module
     ddp: DistributedDataParallel | None
     opt: torch.optim.Optimizer
@@ -156,7 +156,7 @@ def set_up(cfg: PretrainConfig, run: RunDir, env: DistEnv, resume: bool, stop_af
     return training
 
 
-def build_seeded_model(cfg: PretrainConfig, env: DistEnv) -> torch.nn.Module:
+def build_seeded_model(cfg: PretrainConfig, env: DistEnv) -> HNetLM | IsotropicLM:
     """The recipe's model from seed ``train.seed``, on this rank's device (activation recomputation
     on when ``train.recompute``)."""
     torch.manual_seed(cfg.train.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
@@ -200,7 +200,7 @@ def write_run_dir(run: RunDir, cfg: PretrainConfig, state: TrainState, resumed: 
             run.metrics_path.unlink(missing_ok=True)
 
 
-def wrap_model(model: torch.nn.Module, cfg: PretrainConfig,
+def wrap_model(model: HNetLM | IsotropicLM, cfg: PretrainConfig,
                env: DistEnv) -> tuple[torch.nn.Module, DistributedDataParallel | None]:
     """(what a step runs, its DDP wrapper or None); byte-level layers compiled if asked."""
     net: torch.nn.Module = model
