@@ -18,8 +18,6 @@ from typing import Any
 from pipelines.comparison.runner import compare
 from pipelines.errors import UsageError
 
-# --------------------------------------------------------------------------- CLI
-
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(

@@ -15,7 +15,6 @@ from pipelines.runs.run_dir import RunDir
 from pipelines.training.loop import pretrain
 from pipelines.training.train_config import PretrainConfig, read_config, valid_override_keys
 
-# --------------------------------------------------------------------------- CLI
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
