@@ -3,6 +3,7 @@ pyplot state), each returned as PNG bytes for the report to write and embed."""
 
 from __future__ import annotations
 
+import io
 import statistics
 from typing import Any
 
@@ -11,8 +12,8 @@ from pipelines.comparison.numbers import median_curve
 
 def figure(name: str, res: dict[str, Any]) -> bytes | None:
     """PNG bytes of figure ``name`` (one of report.PNGS), or None when there is nothing to draw."""
-    import io
-
+    # matplotlib only when a figure is drawn: it takes a second to import, and the CLI imports
+    # this module at every start.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

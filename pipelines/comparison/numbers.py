@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import statistics
 import sys
@@ -17,37 +18,39 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from hnet_bio import __version__, build_model
 from hnet_bio.atomic import atomic_write_json
+from hnet_bio.config import HNetConfig
+from modalities.corpora import open_corpus
+from modalities.datasets import RandomWindows
 from pipelines.comparison import efficiency as eff
-from pipelines.training.metrics import read_metrics
+from pipelines.comparison.compare_dir import arm_run
+from pipelines.comparison.recipe import POINTS_PER_DECADE, model_flops
+from pipelines.evaluation.anchors import compressed_bpb, markov_bpb, markov_bpb_sets
+from pipelines.evaluation.heldout import evaluate_checkpoint, held_out_windows, training_units
+from pipelines.runs.run_dir import RunDir
 
 ANCHORS_FILE = "anchors.json"
 EXTRA_FILE = "extra_eval.json"  # per run directory: the last checkpoint on the extra held-out sets
 
 
-def _run_dir(out: Path, arm: str, seed: int) -> Path:
-    return out / "runs" / f"{arm}-seed{seed}"
-
-
-def arm_numbers(run: Path) -> dict[str, Any]:
+def arm_numbers(run: RunDir) -> dict[str, Any]:
     """Curve, throughput and state of one run directory (empty curve when it has not started)."""
-    evals = read_metrics(run / "metrics.jsonl", "eval")
-    train = read_metrics(run / "metrics.jsonl", "train")
-    rates = [r["bytes_per_s"] for r in train if r.get("bytes_per_s")]
-    summary = {}
-    if (run / "summary.json").is_file():
-        summary = json.loads((run / "summary.json").read_text())
+    train = run.train_records()
+    rates = [r.bytes_per_s for r in train if r.bytes_per_s]
+    summary = run.summary()
     curve = [
-        {"train_bytes": r["train_bytes"], "bpb": r["eval_bpb"], "compression": r.get("eval_compression", [])}
-        for r in evals
-        if r["train_bytes"] > 0
+        {"train_bytes": r.train_bytes, "bpb": r.eval_bpb, "compression": r.eval_compression}
+        for r in run.eval_records()
+        if r.train_bytes > 0
     ]
     return {
         "curve": curve,
         "bytes_per_s": statistics.median(rates) if rates else None,
-        "train_bytes": train[-1]["train_bytes"] if train else 0,
-        "completed": bool(summary.get("completed")),
+        "train_bytes": train[-1].train_bytes if train else 0,
+        "completed": summary is not None and summary.completed,
         "final_bpb": curve[-1]["bpb"] if curve else None,
         "final_compression": curve[-1]["compression"] if curve else [],
     }
@@ -108,17 +111,15 @@ def efficiency_numbers(
 
 def flops_numbers(recipe: dict[str, Any], arms: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
     """Training FLOPs/byte of each arm at its target ratios and at the compression it reached."""
-    from pipelines.comparison.recipe import _model_flops
-
     seq_len = int(recipe["train"].get("seq_len", 1024))
     out = {}
     for a in recipe["arms"]:
-        target = _model_flops(a["model"], seq_len)
+        target = model_flops(a["model"], seq_len)
         reached = None
         comps = [s["final_compression"] for s in arms[a["name"]].values() if s["final_compression"]]
         if comps and any(isinstance(x, list) for x in a["model"]["arch_layout"]):
             ratios = [statistics.mean(c[i] for c in comps) for i in range(len(comps[0]))]  # seeds' mean
-            reached = _model_flops(a["model"], seq_len, ratios)
+            reached = model_flops(a["model"], seq_len, ratios)
         elif not any(isinstance(x, list) for x in a["model"]["arch_layout"]):
             reached = target  # no chunking: nothing to reach
         out[a["name"]] = {"at_target": target, "at_reached": reached, "params": _params(a["model"])}
@@ -126,11 +127,6 @@ def flops_numbers(recipe: dict[str, Any], arms: dict[str, dict[int, dict[str, An
 
 
 def _params(model: dict[str, Any]) -> int:
-    import torch
-
-    from hnet_bio import build_model
-    from hnet_bio.config import HNetConfig
-
     with torch.device("meta"):
         return int(
             sum(
@@ -149,9 +145,6 @@ def anchor_numbers(out: Path, recipe: dict[str, Any], verbose: bool = True) -> d
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
             return stored["anchors"]
-    from pipelines.evaluation.anchors import compressed_bpb, markov_bpb, markov_bpb_sets
-    from pipelines.evaluation.heldout import held_out_windows, training_units
-
     data, train = recipe["data"], recipe["train"]
     seq_len, max_order = int(train.get("seq_len", 1024)), int(recipe["anchors"]["max_order"])
     seed = recipe["seeds"][0]
@@ -194,17 +187,12 @@ def anchor_numbers(out: Path, recipe: dict[str, Any], verbose: bool = True) -> d
 
 def _log_points(points: list[int], per_decade: int) -> list[int]:
     """A coarser subset of the log-spaced evaluation points (always including the last)."""
-    from pipelines.comparison.recipe import POINTS_PER_DECADE
-
     stride = max(1, POINTS_PER_DECADE // per_decade)
     return sorted(set(points[::-1][::stride]))
 
 
 def _seen_windows(recipe: dict[str, Any], seed: int) -> list[np.ndarray]:
     """The training windows the arms read, in order, up to the budget (RandomWindows items 0..n-1)."""
-    from modalities.corpora import open_corpus
-    from modalities.datasets import RandomWindows
-
     data, train = recipe["data"], recipe["train"]
     seq_len = int(train.get("seq_len", 1024))
     corpus = open_corpus(
@@ -221,9 +209,6 @@ def _seen_windows(recipe: dict[str, Any], seed: int) -> list[np.ndarray]:
 
 def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
     """Each arm's last checkpoint on each extra held-out set (cached in its run directory)."""
-    from pipelines.evaluation.heldout import evaluate_checkpoint
-    from pipelines.runs import run_dir as rd
-
     result: dict[str, dict[str, dict[str, float | None]]] = {}
     train = recipe["train"]
     for name, spec in recipe["eval_data"].items():
@@ -231,11 +216,11 @@ def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict
         for a in recipe["arms"]:
             result[name][a["name"]] = {}
             for seed in recipe["seeds"]:
-                run = _run_dir(out, a["name"], seed)
-                ckpt = rd.latest_checkpoint(run) if run.is_dir() else None
+                run = arm_run(out, a["name"], seed)
+                ckpt = run.latest_checkpoint()
                 if ckpt is None:
                     continue
-                cache = run / EXTRA_FILE
+                cache = run.path / EXTRA_FILE
                 stored = json.loads(cache.read_text()) if cache.is_file() else {}
                 entry = stored.get(name)
                 if not entry or entry.get("checkpoint") != str(ckpt) or entry.get("spec") != spec:
@@ -261,12 +246,6 @@ def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict
 
 
 def machine() -> dict[str, Any]:
-    import os
-
-    import torch
-
-    from hnet_bio import __version__
-
     return {
         "python": sys.version.split()[0],
         "torch": torch.__version__,

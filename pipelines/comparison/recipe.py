@@ -28,17 +28,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import torch
 
+from hnet_bio import build_model
+from hnet_bio.config import HNetConfig
 from hnet_bio.errors import ConfigError
+from hnet_bio.flops import flops_per_byte
 from pipelines.errors import UsageError
 from pipelines.training.train_config import (
     DataConfig,
     PretrainConfig,
     TrainConfig,
-    _build,
-    _read_mapping,
-    _resolve_model,
+    build_section,
+    read_mapping,
+    resolve_model,
     validate,
 )
 
@@ -77,7 +80,7 @@ class CompareRecipe:
         return t.batch_size * t.seq_len * t.grad_accum
 
     def train_config(self, seed: int) -> TrainConfig:
-        return _build(TrainConfig, {**self.train, "seed": seed}, "train")
+        return build_section(TrainConfig, {**self.train, "seed": seed}, "train")
 
     def eval_points(self) -> list[int]:
         """Log-spaced training-byte counts from one step to the budget, POINTS_PER_DECADE per decade."""
@@ -106,7 +109,7 @@ class CompareRecipe:
         cfg = PretrainConfig(
             model=copy.deepcopy(arm.model),
             data=dataclasses.replace(self.data),
-            train=_build(TrainConfig, train, "train"),
+            train=build_section(TrainConfig, train, "train"),
         )
         validate(cfg)
         return cfg
@@ -139,7 +142,7 @@ def load_recipe(
 ) -> CompareRecipe:
     """Read, resolve and check a compare recipe; every problem is one ConfigError/UsageError line."""
     path = Path(path)
-    raw = _read_mapping(path)
+    raw = read_mapping(path)
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"{path}: unknown section '{unknown[0]}'; valid sections: {', '.join(SECTIONS)}")
@@ -164,7 +167,7 @@ def load_recipe(
         spec = {"model": spec} if isinstance(spec, str) else spec
         if not isinstance(spec, dict) or "model" not in spec or set(spec) - {"model", "match_flops"}:
             raise ConfigError(f"{path}: arm {name!r} needs {{model: FILE}} (and optionally match_flops: ARM)")
-        model = _resolve_model(spec["model"], path.parent)
+        model = resolve_model(spec["model"], path.parent)
         source = spec["model"] if isinstance(spec["model"], str) else "inline"
         arms.append(Arm(str(name), model, spec.get("match_flops"), source))
     names = [a.name for a in arms]
@@ -175,11 +178,11 @@ def load_recipe(
     for forbidden in ("byte_budget", "max_steps", "seed", "eval_every", "eval_at_bytes"):
         if forbidden in train:
             raise ConfigError(f"{path}: train.{forbidden} is set by compare (use budget:, seeds:)")
-    _build(TrainConfig, train, "train")  # types and unknown keys, one line each
+    build_section(TrainConfig, train, "train")  # types and unknown keys, one line each
     budget_value = budget if budget is not None else raw.get("budget")
     if budget_value is None:
         raise ConfigError(f"{path}: missing 'budget' (training bytes per arm)")
-    budget_int = _build(_Budget, {"budget": budget_value}, "compare").budget
+    budget_int = build_section(_Budget, {"budget": budget_value}, "compare").budget
     seed_list = seeds if seeds is not None else raw.get("seeds", [0])
     if isinstance(seed_list, int):
         seed_list = [seed_list]
@@ -193,7 +196,7 @@ def load_recipe(
     anchors = raw.get("anchors") or {}
     recipe = CompareRecipe(
         arms=arms,
-        data=_build(DataConfig, data_raw, "data"),
+        data=build_section(DataConfig, data_raw, "data"),
         train=train,
         budget=budget_int,
         seeds=sorted(set(seed_list)),
@@ -241,25 +244,20 @@ def _check(recipe: CompareRecipe, names: list[str], path: Path) -> None:
     for a in recipe.arms:  # every model config builds (typos fail here, before anything is trained)
         try:
             recipe.pretrain_config(a, recipe.seeds[0])
-            _model_flops(a.model, recipe.train_config(0).seq_len)
+            model_flops(a.model, recipe.train_config(0).seq_len)
         except (ConfigError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: arm {a.name!r}: bad model config ({exc})") from None
 
 
-def _model_flops(model: dict[str, Any], seq_len: int, ratios: list[float] | None = None) -> float:
+def model_flops(model: dict[str, Any], seq_len: int, ratios: list[float] | None = None) -> float:
     """Training FLOPs per byte of a model config (built on the meta device: no memory, no time)."""
-    import torch
-
-    from hnet_bio import build_model
-    from hnet_bio.config import HNetConfig
-    from hnet_bio.flops import flops_per_byte
-
     with torch.device("meta"):
         m = build_model(HNetConfig.from_dict(copy.deepcopy(model)))
     return flops_per_byte(m, seq_len, training=True, ratios=ratios)
 
 
-def _with_depth(model: dict[str, Any], depth: int) -> dict[str, Any]:
+def with_depth(model: dict[str, Any], depth: int) -> dict[str, Any]:
+    """``model`` with the depth of its single layout token set (``T5`` -> ``T{depth}``)."""
     out = copy.deepcopy(model)
     letter = _DEPTH.match(out["arch_layout"][0]).group(1)  # type: ignore[union-attr]
     out["arch_layout"] = [f"{letter}{depth}"]
@@ -278,17 +276,13 @@ def _match_flops(recipe: CompareRecipe) -> None:
                 f"arm {a.name!r}: match_flops needs a single-token isotropic layout such as "
                 f"['T5'] or ['m12'], got {layout}"
             )
-        target = _model_flops(recipe.arm(a.match_flops).model, seq_len)
+        target = model_flops(recipe.arm(a.match_flops).model, seq_len)
         best, best_err = 1, math.inf
         for depth in range(1, 257):  # FLOPs grow with depth: stop at the first one past the target
-            got = _model_flops(_with_depth(a.model, depth), seq_len)
+            got = model_flops(with_depth(a.model, depth), seq_len)
             if abs(got - target) < best_err:
                 best, best_err = depth, abs(got - target)
             if got >= target:
                 break
-        a.model = _with_depth(a.model, best)
+        a.model = with_depth(a.model, best)
 
-
-def dump_recipe(recipe: CompareRecipe) -> str:
-    """The resolved recipe as YAML (stored in results.json and compare.json)."""
-    return yaml.safe_dump(recipe.to_json(), sort_keys=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import statistics
 import sys
 import time
@@ -13,24 +14,26 @@ from typing import Any
 
 from hnet_bio.atomic import atomic_write, atomic_write_json, atomic_write_text
 from pipelines.comparison import numbers as nb
+from pipelines.comparison.compare_dir import CompareManifest, arm_run
+from pipelines.comparison.figures import figure
 from pipelines.units import human_bytes
 
 PNGS = ("curves.png", "curves_last_decade.png", "chunks.png", "throughput.png", "multiplier.png")
 
 
-def gather(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str, Any]:
+def gather(out: Path, manifest: CompareManifest, verbose: bool = True) -> dict[str, Any]:
     """Every number of the report, as results.json holds it."""
-    recipe = stored["recipe"]
+    recipe = manifest.recipe
     arms = {
-        a["name"]: {s: nb.arm_numbers(nb._run_dir(out, a["name"], s)) for s in recipe["seeds"]}
+        a["name"]: {s: nb.arm_numbers(arm_run(out, a["name"], s)) for s in recipe["seeds"]}
         for a in recipe["arms"]
     }
     started = any(r["curve"] for per in arms.values() for r in per.values())
     anchors = nb.anchor_numbers(out, recipe, verbose) if started else {}
     return {
         "recipe": recipe,
-        "commands": stored.get("commands", []),
-        "created": stored.get("created"),
+        "commands": manifest.commands,
+        "created": manifest.created,
         "reported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": nb.machine(),
         "arms": {k: {str(s): v for s, v in per.items()} for k, per in arms.items()},
@@ -42,10 +45,9 @@ def gather(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str,
     }
 
 
-def write_report(out: Path, stored: dict[str, Any], verbose: bool = True) -> dict[str, Any]:
-    res = gather(out, stored, verbose)
-    from pipelines.comparison.figures import figure
-
+def write_report(out: Path, manifest: CompareManifest, verbose: bool = True) -> dict[str, Any]:
+    """results.json, report.md, report.html and the PNGs of ``out``; returns results.json."""
+    res = gather(out, manifest, verbose)
     figures = {name: figure(name, res) for name in PNGS}
     for name, png in figures.items():
         if png is not None:
@@ -103,6 +105,14 @@ def _best_markov(res: dict[str, Any]) -> float | None:
 
 
 def markdown(res: dict[str, Any], pngs: list[str]) -> str:
+    """report.md: the setting, the multipliers, the bits/byte table, anchors, extra sets, figures."""
+    lines = _setting_lines(res) + _efficiency_lines(res) + _bpb_lines(res) + _anchor_lines(res)
+    lines += _extra_eval_lines(res)
+    lines += ["", "## Figures", ""] + [f"![{p}]({p})" for p in pngs]
+    return "\n".join(lines + _reproduce_lines(res))
+
+
+def _setting_lines(res: dict[str, Any]) -> list[str]:
     r = res["recipe"]
     data = r["data"]["corpus"]
     lines = [
@@ -123,40 +133,47 @@ def markdown(res: dict[str, Any], pngs: list[str]) -> str:
         f"at {len(r['eval_points'])} log-spaced training-byte counts.",
         "",
     ]
-    lines += ["## Data efficiency", ""]
-    if res["efficiency"]:
-        lines += [
-            "Training bytes a baseline needs to reach the H-Net's final held-out bits/byte, divided by the "
-            'H-Net\'s bytes (interpolated in log bytes; "more than" when the baseline never got there '
-            "within its budget). Gap: baseline minus H-Net bits/byte at the H-Net's final bytes.",
-            "",
-            "| H-Net | baseline | multiplier | per seed | gap at equal bytes (bits/byte) |",
-            "|---|---|---|---|---|",
-        ]
-        for e in res["efficiency"]:
-            sp = e["spread"]
-            word = {"=": "", ">": "> ", "<": "<= ", "mixed": "~"}[sp["bound"]]
-            seeds = ", ".join(m["text"] for m in e["per_seed"])
-            gaps = ", ".join(_fmt(g, 4) for g in e["gap_bpb_at_equal_bytes"])
-            lines.append(
-                f"| {e['reference']} | {e['baseline']} | {word}{sp['median']:.2f}x | {seeds} | {gaps} |"
-            )
-        columns = sorted({p["reference_bytes"] for e in res["efficiency"] for p in _first(e)})
-        lines += [
-            "",
-            "Multiplier at each H-Net evaluation of the last decade (first seed; `>`: the baseline never "
-            "got there, a lower bound). Noisy where the curves are flat: read the trend, not one cell.",
-            "",
-            "| H-Net bytes | " + " | ".join(human_bytes(b) for b in columns) + " |",
-            "|---|" + "---|" * len(columns),
-        ]
-        for e in res["efficiency"]:
-            cell = {p["reference_bytes"]: p for p in _first(e)}
-            row = [_short(cell[b]) if b in cell else "" for b in columns]
-            lines.append(f"| {e['reference']} vs {e['baseline']} | " + " | ".join(row) + " |")
-    else:
-        lines.append("No reference/baseline pair has evaluations yet.")
+    return lines
+
+
+def _efficiency_lines(res: dict[str, Any]) -> list[str]:
+    lines = ["## Data efficiency", ""]
+    if not res["efficiency"]:
+        return [*lines, "No reference/baseline pair has evaluations yet."]
     lines += [
+        "Training bytes a baseline needs to reach the H-Net's final held-out bits/byte, divided by the "
+        'H-Net\'s bytes (interpolated in log bytes; "more than" when the baseline never got there '
+        "within its budget). Gap: baseline minus H-Net bits/byte at the H-Net's final bytes.",
+        "",
+        "| H-Net | baseline | multiplier | per seed | gap at equal bytes (bits/byte) |",
+        "|---|---|---|---|---|",
+    ]
+    for e in res["efficiency"]:
+        sp = e["spread"]
+        word = {"=": "", ">": "> ", "<": "<= ", "mixed": "~"}[sp["bound"]]
+        seeds = ", ".join(m["text"] for m in e["per_seed"])
+        gaps = ", ".join(_fmt(g, 4) for g in e["gap_bpb_at_equal_bytes"])
+        lines.append(
+            f"| {e['reference']} | {e['baseline']} | {word}{sp['median']:.2f}x | {seeds} | {gaps} |"
+        )
+    columns = sorted({p["reference_bytes"] for e in res["efficiency"] for p in _first(e)})
+    lines += [
+        "",
+        "Multiplier at each H-Net evaluation of the last decade (first seed; `>`: the baseline never "
+        "got there, a lower bound). Noisy where the curves are flat: read the trend, not one cell.",
+        "",
+        "| H-Net bytes | " + " | ".join(human_bytes(b) for b in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for e in res["efficiency"]:
+        cell = {p["reference_bytes"]: p for p in _first(e)}
+        row = [_short(cell[b]) if b in cell else "" for b in columns]
+        lines.append(f"| {e['reference']} vs {e['baseline']} | " + " | ".join(row) + " |")
+    return lines
+
+
+def _bpb_lines(res: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## Held-out bits per byte",
         "",
@@ -164,7 +181,7 @@ def markdown(res: dict[str, Any], pngs: list[str]) -> str:
         "final bits/byte (median of seeds) | bytes/chunk per stage | train bytes/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for a in r["arms"]:
+    for a in res["recipe"]["arms"]:
         per = res["arms"][a["name"]]
         finals = [x["final_bpb"] for x in per.values() if x["final_bpb"] is not None]
         comps = [x["final_compression"] for x in per.values() if x["final_compression"]]
@@ -179,29 +196,37 @@ def markdown(res: dict[str, Any], pngs: list[str]) -> str:
             f"{_fmt(statistics.median(finals) if finals else None)} | {comp} | "
             f"{human_bytes(statistics.median(rates)) + '/s' if rates else '-'} |"
         )
-    lines += _anchor_lines(res)
-    if res["extra_eval"]:
-        lines += [
-            "",
-            "## Extra held-out sets (last checkpoint of each arm)",
-            "",
-            "| set | " + " | ".join(a["name"] for a in r["arms"]) + " | best Markov | xz | zstd |",
-            "|---|" + "---|" * (len(r["arms"]) + 3),
-        ]
-        for name, per_arm in res["extra_eval"].items():
-            anc = (res["anchors"].get("extra") or {}).get(name, {})
-            cells = []
-            for a in r["arms"]:
-                vals = [v for v in per_arm.get(a["name"], {}).values() if v is not None]
-                cells.append(_fmt(statistics.median(vals)) if vals else "-")
-            mk = anc.get("markov", {})
-            lines.append(
-                f"| {name} | " + " | ".join(cells) + f" | {_fmt(mk.get('best_bpb'))} "
-                f"(k={mk.get('best_order', '-')}) | {_fmt(anc.get('xz'))} | {_fmt(anc.get('zstd'))} |"
-            )
-    lines += ["", "## Figures", ""] + [f"![{p}]({p})" for p in pngs]
+    return lines
+
+
+def _extra_eval_lines(res: dict[str, Any]) -> list[str]:
+    if not res["extra_eval"]:
+        return []
+    arms = res["recipe"]["arms"]
+    lines = [
+        "",
+        "## Extra held-out sets (last checkpoint of each arm)",
+        "",
+        "| set | " + " | ".join(a["name"] for a in arms) + " | best Markov | xz | zstd |",
+        "|---|" + "---|" * (len(arms) + 3),
+    ]
+    for name, per_arm in res["extra_eval"].items():
+        anc = (res["anchors"].get("extra") or {}).get(name, {})
+        cells = []
+        for a in arms:
+            vals = [v for v in per_arm.get(a["name"], {}).values() if v is not None]
+            cells.append(_fmt(statistics.median(vals)) if vals else "-")
+        mk = anc.get("markov", {})
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {_fmt(mk.get('best_bpb'))} "
+            f"(k={mk.get('best_order', '-')}) | {_fmt(anc.get('xz'))} | {_fmt(anc.get('zstd'))} |"
+        )
+    return lines
+
+
+def _reproduce_lines(res: dict[str, Any]) -> list[str]:
     m = res["machine"]
-    lines += (
+    return (
         ["", "## Reproduce", "", "```"]
         + res["commands"]
         + [
@@ -212,7 +237,6 @@ def markdown(res: dict[str, Any], pngs: list[str]) -> str:
             "",
         ]
     )
-    return "\n".join(lines)
 
 
 def _anchor_lines(res: dict[str, Any]) -> list[str]:
@@ -315,8 +339,6 @@ def to_html(md: str, figures: dict[str, bytes | None]) -> str:
 
 
 def _inline(text: str) -> str:
-    import re
-
     t = html.escape(text)
     t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", t)

@@ -7,6 +7,7 @@ Unknown keys of newer files are kept in ``extra`` rather than refused.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ class RunSummary:
     plot_path: Path | None
     elapsed_s: float
     bytes_per_s: float
-    stopped_by: str | None = None  # the signal that stopped the run early ("SIGINT", "SIGTERM", ...)
+    # What stopped the run early: the signal ("SIGINT", "SIGTERM", ...), or "hook" when a caller's
+    # `pipelines.training.hooks.TrainingHooks.should_stop` asked for it.
+    stopped_by: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -66,6 +69,14 @@ class DataPosition:
     seq_len: int
     seed: int
 
+    @property
+    def step_bytes(self) -> int:
+        """Predicted bytes per optimizer step, all ranks."""
+        return self.batch_size * self.seq_len * self.grad_accum * self.world_size
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
 
 @dataclass(frozen=True)
 class TrainerState:
@@ -77,9 +88,9 @@ class TrainerState:
     best_step: int | None
     last_eval_bpb: float | None
     data_position: DataPosition | None
-    schedule: dict[str, Any]
-    rng: dict[str, Any]
-    pretrain_config: dict[str, Any]
+    schedule: dict[str, Any]  # {"kind": "wsd", "total_steps": N, "lr": ..., ...}: how the lr was planned
+    rng: dict[str, Any]  # `pipelines.training.rng.capture_rng_state`
+    pretrain_config: dict[str, Any]  # `PretrainConfig.to_dict()` of the run
     torch_version: str | None = None
     version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
@@ -98,34 +109,62 @@ class TrainerState:
         own, extra = _known(cls, data)
         pos = own.get("data_position")
         own["data_position"] = DataPosition(**pos) if isinstance(pos, dict) else None
-        for key, empty in (("schedule", {}), ("rng", {}), ("pretrain_config", {})):
-            own.setdefault(key, empty)
+        for key in ("schedule", "rng", "pretrain_config"):
+            own.setdefault(key, {})
         for key in ("best_eval_bpb", "best_step", "last_eval_bpb"):
             own.setdefault(key, None)
+        own.setdefault("train_bytes", 0)
         return cls(**own, extra=extra)
+
+    def to_json(self) -> dict[str, Any]:
+        """The trainer_state.json object, keys in the order the trainer has always written them."""
+        return {
+            "version": self.version, "step": self.step, "train_bytes": self.train_bytes,
+            **({"data_position": self.data_position.to_json()} if self.data_position else {}),
+            "best_eval_bpb": self.best_eval_bpb, "best_step": self.best_step,
+            "last_eval_bpb": self.last_eval_bpb, "schedule": self.schedule, "rng": self.rng,
+            "torch_version": self.torch_version, "pretrain_config": self.pretrain_config, **self.extra,
+        }
+
+
+def _set_fields(record: Any) -> dict[str, Any]:
+    """A metrics row's own fields in declaration order; optional ones only when set (a train row
+    holds timing on logged steps only), then ``extra``."""
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if f.name != "extra" and not (value is None and f.default is None):
+            out[f.name] = value
+    return {**out, **record.extra}
 
 
 @dataclass(frozen=True)
 class TrainRecord:
-    """One ``kind: train`` line of metrics.jsonl (an optimizer step; timing on logged steps only)."""
+    """One ``kind: train`` line of metrics.jsonl: an optimizer step (timing on logged steps only)."""
 
     step: int
     train_bytes: int
     loss: float
     ce_loss: float | None = None
-    bpb: float | None = None
+    bpb: float | None = None  # ce_loss in bits
     ratio_loss: float | None = None
-    compression: list[float] = field(default_factory=list)
+    compression: list[float] = field(default_factory=list)  # bytes per chunk, per stage
     lr: float | None = None
     grad_norm: float | None = None
+    bytes_per_s: float | None = None  # all ranks, since the previous logged step
+    tflops: float | None = None  # achieved training TFLOP/s (the model's own FLOPs estimate)
+    mfu: float | None = None  # tflops over the devices' peak, when train.peak_tflops is given
     elapsed_s: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # throughput keys (bytes_per_s, mfu, ...)
+    extra: dict[str, Any] = field(default_factory=dict)  # keys of newer versions
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrainRecord:
         own, extra = _known(cls, data)
         extra.pop("kind", None)
         return cls(**own, extra=extra)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "train", **_set_fields(self)}
 
 
 @dataclass(frozen=True)
@@ -145,3 +184,6 @@ class EvalRecord:
         own, extra = _known(cls, data)
         extra.pop("kind", None)
         return cls(**own, extra=extra)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "eval", **_set_fields(self)}

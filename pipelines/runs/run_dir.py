@@ -20,22 +20,20 @@ of ``CHECKPOINT_FILES`` is in it; hidden leftovers are deleted when a run (re)st
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
-import random
 import re
 import shutil
 import signal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from hnet_bio.atomic import atomic_path, atomic_write_text, fsync_dir
+from hnet_bio.atomic import atomic_path, atomic_write_json, atomic_write_text, fsync_dir
 from hnet_bio.checkpoint import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, save_pretrained
+from hnet_bio.metadata import CheckpointMetadata
 from pipelines.errors import UsageError
 from pipelines.runs.records import EvalRecord, RunSummary, TrainerState, TrainRecord
 
@@ -48,50 +46,6 @@ TMP_PREFIX = ".tmp-"  # a checkpoint (or best symlink) being written
 TRASH_PREFIX = ".old-"  # a rotated-out checkpoint being deleted
 FAULT_ENV = "HNET_BIO_FAULT"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
-
-
-# --------------------------------------------------------------------------- RNG states
-
-def capture_rng_state() -> dict[str, Any]:
-    """Python, NumPy and torch (CPU, and CUDA if used) generator states, JSON-serialisable."""
-    np_state = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": _to_json(random.getstate()),
-        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
-        "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode(),
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = [base64.b64encode(s.numpy().tobytes()).decode()
-                         for s in torch.cuda.get_rng_state_all()]
-    return state
-
-
-def seed_rng(seed: int) -> None:
-    """Seed Python's and NumPy's global generators (torch's is seeded where the model is built), so
-    the states checkpointed are a function of the seed and the steps, not of the process."""
-    random.seed(seed)
-    np.random.seed(seed)
-
-
-def restore_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(_from_json(state["python"]))
-    name, keys, *rest = state["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), *rest))
-    torch.set_rng_state(_decode_bytes(state["torch"]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([_decode_bytes(s) for s in state["cuda"]])
-
-
-def _decode_bytes(text: str) -> torch.Tensor:
-    return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8).clone()
-
-
-def _to_json(obj: Any) -> Any:
-    return [_to_json(o) for o in obj] if isinstance(obj, tuple) else obj
-
-
-def _from_json(obj: Any) -> Any:
-    return tuple(_from_json(o) for o in obj) if isinstance(obj, list) else obj
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -144,7 +98,7 @@ def check_layout(run_dir: str | Path) -> None:
     if link.exists() and not link.is_symlink():
         step = None
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            step = int(load_trainer_state(link)["step"])
+            step = read_trainer_state(link).step
         target = step_dir_name(step) if step is not None else "step-NNNNNNNN"
         raise UsageError(f"{link} is a real directory, not a symlink to a step-* checkpoint (was the run "
                          f"copied without symlinks?); replace it: rm -r {link} && ln -s {target} {link}")
@@ -164,8 +118,8 @@ def remove_stale_temporaries(run_dir: str | Path) -> None:
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer, trainer_state: dict[str, Any],
-                    metadata: dict[str, Any]) -> Path:
+                    optimizer: torch.optim.Optimizer, trainer_state: TrainerState | dict[str, Any],
+                    metadata: CheckpointMetadata | dict[str, Any]) -> Path:
     """Write ``checkpoints/step-N`` atomically and return it; a no-op if it already exists.
 
     On any failure (a full disk, a second Ctrl-C) the temporary directory is removed and the
@@ -185,7 +139,8 @@ def save_checkpoint(run_dir: str | Path, step: int, model: torch.nn.Module,
         fault_point("checkpoint-partial", step)
         with atomic_path(tmp / OPTIMIZER_FILE) as f:
             torch.save(optimizer.state_dict(), f)
-        atomic_write_text(tmp / TRAINER_STATE_FILE, json.dumps(trainer_state, indent=1) + "\n")
+        state = trainer_state.to_json() if isinstance(trainer_state, TrainerState) else trainer_state
+        atomic_write_text(tmp / TRAINER_STATE_FILE, json.dumps(state, indent=1) + "\n")
         fsync_dir(tmp)  # every file was fsync'ed by the atomic writer
         if final.exists():  # an incomplete leftover with the same name
             _remove_atomically(final)
@@ -271,8 +226,13 @@ def fault_point(point: str, step: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def load_trainer_state(ckpt: str | Path) -> dict[str, Any]:
+def load_trainer_state(ckpt: str | os.PathLike[str]) -> dict[str, Any]:
+    """trainer_state.json of a checkpoint as parsed JSON (`read_trainer_state` for the record)."""
     return json.loads((Path(ckpt) / TRAINER_STATE_FILE).read_text())
+
+
+def read_trainer_state(ckpt: str | os.PathLike[str]) -> TrainerState:
+    return TrainerState.from_json(load_trainer_state(ckpt))
 
 
 def load_optimizer_state(ckpt: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -284,8 +244,9 @@ def load_optimizer_state(ckpt: str | Path, map_location: str | torch.device = "c
 class RunDir:
     """A run directory of ``hnet-bio pretrain``: the one owner of its file names.
 
-    Every job reads a run through this type (``RunDir(path).metrics()``, ``.summary()``,
-    ``.trainer_state(ckpt)``, ``.best_checkpoint()``) and never spells a run file's name.
+    Every job reads a run through this type (``RunDir(path).summary()``, ``.train_records()``,
+    ``.trainer_state(ckpt)``, ``.best_checkpoint()``) and never spells a run file's name; the
+    training loop writes it through the same type (``.write_config``, ``.save_checkpoint``, ...).
     """
 
     CONFIG = "pretrain_config.json"  # the resolved recipe (model inlined); --resume reads it
@@ -350,6 +311,16 @@ class RunDir:
         names = ", ".join(p.name for _, p in found)
         return f"checkpoints there: {names}" + (f" (best: {best.name})" if best is not None else "")
 
+    def save_checkpoint(self, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                        trainer_state: TrainerState, metadata: CheckpointMetadata, *, best: bool,
+                        keep_last: int, best_step: int | None) -> Path:
+        """Write step ``step`` atomically, point ``best`` at it if asked, then rotate (last K + best)."""
+        path = save_checkpoint(self.path, step, model, optimizer, trainer_state, metadata)
+        if best:
+            mark_best(self.path, step)
+        rotate_checkpoints(self.path, keep_last, best_step)
+        return path
+
     # ------------------------------------------------------------------ typed records
     def read_config(self) -> dict[str, Any]:
         """The saved recipe as JSON (`pipelines.training.train_config.read_config` builds the dataclass)."""
@@ -361,23 +332,46 @@ class RunDir:
             raise UsageError(f"{self.config_path}: expected a JSON object")
         return data
 
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_json(self.config_path, config)
+
     def summary(self) -> RunSummary | None:
         """``summary.json`` of a finished or stopped run; None while it runs or if it never ended."""
         if not self.summary_path.is_file():
             return None
-        return RunSummary.from_json(json.loads(self.summary_path.read_text()))
+        try:
+            return RunSummary.from_json(json.loads(self.summary_path.read_text()))
+        except (json.JSONDecodeError, TypeError):
+            return None  # torn or foreign: as good as absent (a summary is written last, atomically)
+
+    def write_summary(self, summary: RunSummary) -> None:
+        atomic_write_json(self.summary_path, summary.to_json())
 
     def trainer_state(self, ckpt: str | os.PathLike[str]) -> TrainerState:
-        return TrainerState.from_json(load_trainer_state(ckpt))
+        return read_trainer_state(ckpt)
 
     def train_records(self) -> list[TrainRecord]:
-        return [TrainRecord.from_json(r) for r in _read_jsonl(self.metrics_path) if r.get("kind") == "train"]
+        return [TrainRecord.from_json(r) for r in self.read_metrics("train")]
 
     def eval_records(self) -> list[EvalRecord]:
-        return [EvalRecord.from_json(r) for r in _read_jsonl(self.metrics_path) if r.get("kind") == "eval"]
+        return [EvalRecord.from_json(r) for r in self.read_metrics("eval")]
+
+    def read_metrics(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """metrics.jsonl as parsed JSON (optionally one ``kind``): for exact comparisons of what was
+        written; everything else reads `train_records` / `eval_records`."""
+        rows = read_jsonl(self.metrics_path)
+        return rows if kind is None else [r for r in rows if r.get("kind") == kind]
+
+    def truncate_metrics(self, max_step: int) -> None:
+        """Drop records after ``max_step``: on resume the run restarts from the checkpoint's step,
+        and whatever an interrupted run logged past it is recomputed (identically) and logged again."""
+        if not self.metrics_path.is_file():
+            return
+        keep = [json.dumps(r) for r in read_jsonl(self.metrics_path) if r.get("step", 0) <= max_step]
+        atomic_write_text(self.metrics_path, "".join(line + "\n" for line in keep))
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every record of a JSON-lines file; a torn last line (a killed writer) is skipped."""
     if not path.is_file():
         return []

@@ -95,11 +95,3 @@ def barrier(env: DistEnv) -> None:
     if env.distributed:
         dist.barrier()
 
-
-def broadcast_object(obj: object, env: DistEnv) -> object:
-    """Rank 0's value of a small picklable object on every rank."""
-    if not env.distributed:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from modalities.datasets import EvalWindows
 from pipelines.training.distributed import DistEnv, all_reduce_sum
 
 
@@ -31,7 +32,7 @@ def split_window(w: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, t
 
 
 @torch.no_grad()
-def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor], env: DistEnv,
+def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalWindows, env: DistEnv,
                  batch_size: int, precision: str = "fp32") -> dict[str, Any]:
     """Bits per byte and bytes per chunk (per stage) of ``model`` on ``windows`` (each (L + 1,) uint8).
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 import torch
 from tqdm import tqdm
 
-from hnet_bio.atomic import atomic_write, atomic_write_text
+from hnet_bio.atomic import atomic_write
 from pipelines.output_paths import reporting_write_errors
+from pipelines.runs.records import EvalRecord, TrainRecord
+from pipelines.runs.run_dir import RunDir, read_jsonl
 from pipelines.units import human_bytes
 
 
@@ -31,13 +35,15 @@ class MetricsLogger:
         self.path = path
         self._failed = False
         self._fh: TextIO | None = open(path, "a") if path is not None else None  # noqa: SIM115
+        self._where = str(path)
 
-    def log(self, record: dict[str, Any]) -> None:
+    def log(self, record: TrainRecord | EvalRecord | dict[str, Any]) -> None:
         if self._fh is None:
             return
+        row = record if isinstance(record, dict) else record.to_json()
         try:
-            with reporting_write_errors("metrics", self.path, "the checkpoints written so far are intact"):
-                self._fh.write(json.dumps(record, allow_nan=True) + "\n")
+            with reporting_write_errors("metrics", self._where, "the checkpoints written so far are intact"):
+                self._fh.write(json.dumps(row, allow_nan=True) + "\n")
                 self._fh.flush()
         except BaseException:
             self._failed = True
@@ -52,7 +58,7 @@ class MetricsLogger:
             with contextlib.suppress(OSError):
                 fh.close()
             return
-        with reporting_write_errors("metrics", self.path):
+        with reporting_write_errors("metrics", self._where):
             try:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -61,51 +67,34 @@ class MetricsLogger:
 
 
 def read_metrics(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
-    """All records of ``metrics.jsonl`` (optionally one kind); a torn last line is skipped."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill
-        if kind is None or rec.get("kind") == kind:
-            out.append(rec)
-    return out
+    """TRANSITIONAL (pipelines/package.py, tests/pipelines/evaluation): read a run with
+    ``RunDir(run).train_records()`` / ``.eval_records()`` (typed) or ``.read_metrics(kind)``."""
+    rows = read_jsonl(Path(path))
+    return rows if kind is None else [r for r in rows if r.get("kind") == kind]
 
 
-def truncate_metrics(path: Path, max_step: int) -> None:
-    """Drop records after ``max_step``: on resume the run restarts from the checkpoint's step,
-    and whatever an interrupted run logged past it is recomputed (identically) and logged again."""
-    if not path.is_file():
-        return
-    keep = [json.dumps(r) for r in read_metrics(path) if r.get("step", 0) <= max_step]
-    atomic_write_text(path, "".join(line + "\n" for line in keep))
-
-
-def plot_run(metrics_path: str | Path, png_path: str | Path, title: str = "") -> Path | None:
-    """Train bits/byte and held-out bits/byte against training bytes seen, as a PNG.
+def plot_run(run: RunDir, title: str = "") -> Path | None:
+    """Train bits/byte and held-out bits/byte against training bytes seen, as ``run``'s loss plot.
 
     Uses matplotlib's object API with the Agg canvas, so it needs no display and leaves no global
     pyplot state behind in long-running processes.
     """
+    # matplotlib is imported only when a plot is drawn: it takes a second to import, and the
+    # jobs that only read runs never need it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    train = read_metrics(metrics_path, "train")
-    evals = read_metrics(metrics_path, "eval")
+    train, evals = run.train_records(), run.eval_records()
     if not train and not evals:
         return None
     fig = Figure(figsize=(7, 4.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     if train:
-        ax.plot([r["train_bytes"] for r in train], [r["bpb"] for r in train],
+        ax.plot([r.train_bytes for r in train], [math.nan if r.bpb is None else r.bpb for r in train],
                 lw=1.0, alpha=0.8, label="train bits/byte")
     if evals:
-        ax.plot([r["train_bytes"] for r in evals], [r["eval_bpb"] for r in evals],
+        ax.plot([r.train_bytes for r in evals], [r.eval_bpb for r in evals],
                 "o-", lw=1.5, ms=4, label="held-out bits/byte")
     ax.set_xlabel("training bytes seen")
     ax.set_ylabel("bits per byte")
@@ -114,10 +103,9 @@ def plot_run(metrics_path: str | Path, png_path: str | Path, title: str = "") ->
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    png_path = Path(png_path)
-    with atomic_write(png_path) as fh:
+    with atomic_write(run.loss_plot_path) as fh:
         fig.savefig(fh, format="png")
-    return png_path
+    return run.loss_plot_path
 
 
 class Progress:
@@ -132,7 +120,7 @@ class Progress:
         self.total = total
         self._t0 = time.perf_counter()
 
-    def update(self, step: int, rec: dict[str, Any], logged: bool) -> None:
+    def update(self, step: int, rec: TrainRecord, logged: bool) -> None:
         """Called after every optimizer step with the latest stats; ``logged`` marks log steps."""
         if not self.enabled:
             return
@@ -156,17 +144,16 @@ class Progress:
             self.bar.close()
 
     @staticmethod
-    def _fields(rec: dict[str, Any]) -> str:
-        parts = [f"loss {rec['loss']:.4f}", f"bpb {rec['bpb']:.4f}"]
-        comp = rec.get("compression") or []
-        if comp:
-            parts.append("B/chunk " + "/".join(f"{c:.2f}" for c in comp))
-        parts.append(f"{human_bytes(rec.get('bytes_per_s', 0.0))}/s")
-        if rec.get("tflops") is not None:
-            parts.append(f"{rec['tflops']:.3g} TFLOP/s")
-        if rec.get("mfu") is not None:
-            parts.append(f"MFU {100 * rec['mfu']:.1f}%")
-        parts.append(f"lr {rec['lr']:.2e}")
+    def _fields(rec: TrainRecord) -> str:
+        parts = [f"loss {rec.loss:.4f}", f"bpb {rec.bpb:.4f}"]
+        if rec.compression:
+            parts.append("B/chunk " + "/".join(f"{c:.2f}" for c in rec.compression))
+        parts.append(f"{human_bytes(rec.bytes_per_s or 0.0)}/s")
+        if rec.tflops is not None:
+            parts.append(f"{rec.tflops:.3g} TFLOP/s")
+        if rec.mfu is not None:
+            parts.append(f"MFU {100 * rec.mfu:.1f}%")
+        parts.append(f"lr {rec.lr:.2e}")
         return " | ".join(parts)
 
 
@@ -187,3 +174,33 @@ def throughput(rate: float, fpb: float | None, peak_tflops: float | None, world:
         if peak_tflops:
             out["mfu"] = out["tflops"] / (peak_tflops * world)
     return out
+
+
+class StepClock:
+    """Wall time of the training loop: bytes/s between logged steps, with evaluations and checkpoints
+    (`paused`) left out, and the run's elapsed time (started when the loop starts)."""
+
+    def __init__(self, start_bytes: int) -> None:
+        self.start_bytes = start_bytes
+        self._t_start = self._t_log = time.perf_counter()
+        self._bytes_at_log = start_bytes
+
+    def lap(self, train_bytes: int, fpb: float | None, peak_tflops: float | None,
+            world: int) -> dict[str, Any]:
+        """The timing fields of a logged `TrainRecord` (bytes_per_s, tflops, mfu, elapsed_s), this lap."""
+        now = time.perf_counter()
+        rate = (train_bytes - self._bytes_at_log) / max(now - self._t_log, 1e-9)
+        self._t_log, self._bytes_at_log = now, train_bytes
+        return {**throughput(rate, fpb, peak_tflops, world), "elapsed_s": round(now - self._t_start, 3)}
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time spent inside does not count toward the next lap's bytes/s (it does toward elapsed)."""
+        t_pause = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._t_log += time.perf_counter() - t_pause
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t_start

@@ -21,28 +21,30 @@ import math
 from pathlib import Path
 from typing import Any
 
-from hnet_bio.checkpoint import checkpoint_modality, read_metadata
+from hnet_bio.checkpoint import CONFIG_FILE, read_metadata
 from hnet_bio.config import HNetConfig
+from hnet_bio.metadata import CheckpointMetadata
 from pipelines.errors import UsageError
+from pipelines.runs.records import TrainerState
 from pipelines.training.schedule import WSDSchedule
-from pipelines.training.train_config import PretrainConfig, TrainConfig
+from pipelines.training.train_config import PretrainConfig, TrainConfig, from_dict
 
 # Model-config keys a recipe's train section may change on resume (they shape no weight).
 TRAINING_ONLY_KEYS = ("target_ratio", "ratio_loss_weight", "lr_multiplier")
 
 
-def check_same_run(run: Path, ckpt: Path, cfg: PretrainConfig, meta: dict[str, Any]) -> None:
+def check_same_run(run: Path, ckpt: Path, cfg: PretrainConfig, meta: CheckpointMetadata) -> None:
     """Refuse (UsageError, one line) a resume whose modality, byte convention, sample rate or model
     differs from what checkpoint ``ckpt`` was trained with; ``meta`` describes the data now."""
     saved = read_metadata(ckpt)
-    was_modality, now_modality = checkpoint_modality(saved), str(meta.get("modality"))
-    recorded = [key for key in ("byte_convention", "sample_rate") if saved.get(key) is not None]
-    differs = was_modality != now_modality or any(saved[key] != meta.get(key) for key in recorded)
+    differs = (saved.modality != meta.modality
+               or (saved.byte_convention is not None and saved.byte_convention != meta.byte_convention)
+               or (saved.sample_rate is not None and saved.sample_rate != meta.sample_rate))
     if differs:
-        was, now = _data_kind(saved, was_modality), _data_kind(meta, now_modality)
-        raise UsageError(f"cannot resume {run}: its checkpoint {ckpt.name} was trained on {was}, the data "
-                         f"now is {now}; a run keeps one kind of data: start a new run with --out")
-    old = _architecture(HNetConfig.from_json(ckpt / "config.json").to_dict())
+        raise UsageError(f"cannot resume {run}: its checkpoint {ckpt.name} was trained on "
+                         f"{_data_kind(saved)}, the data now is {_data_kind(meta)}; a run keeps one kind of "
+                         "data: start a new run with --out")
+    old = _architecture(HNetConfig.from_json(ckpt / CONFIG_FILE).to_dict())
     new = _architecture(HNetConfig.from_dict(cfg.model_config_dict()).to_dict())
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
@@ -51,12 +53,12 @@ def check_same_run(run: Path, ckpt: Path, cfg: PretrainConfig, meta: dict[str, A
                              "start a new run with --out")
 
 
-def _data_kind(meta: dict[str, Any], modality: str) -> str:
+def _data_kind(meta: CheckpointMetadata) -> str:
     """'dna bytes (ascii-upper)' / 'audio bytes (mulaw-8bit, 16000 Hz)': what must not change."""
-    parts = [str(meta.get("byte_convention") or "unrecorded convention")]
-    if modality == "audio":
-        parts.append(f"{meta.get('sample_rate')} Hz")
-    return f"{modality} bytes ({', '.join(parts)})"
+    parts = [meta.byte_convention or "unrecorded convention"]
+    if meta.is_audio:
+        parts.append(f"{meta.sample_rate} Hz")
+    return f"{meta.modality} bytes ({', '.join(parts)})"
 
 
 def _architecture(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -72,17 +74,14 @@ def _architecture(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def saved_schedule_steps(trainer_state: dict[str, Any]) -> int:
+def saved_schedule_steps(trainer_state: TrainerState) -> int:
     """The total steps a checkpoint's schedule was planned over (older checkpoints: from its recipe)."""
-    total = trainer_state.get("schedule", {}).get("total_steps")
-    if total:
-        return int(total)
-    train = trainer_state["pretrain_config"]["train"]
-    if train.get("byte_budget"):
-        pos = trainer_state["data_position"]
-        step_bytes = pos["batch_size"] * pos["seq_len"] * pos["grad_accum"] * pos["world_size"]
-        return math.ceil(train["byte_budget"] / step_bytes)
-    return int(train["max_steps"])
+    if trainer_state.schedule_total_steps:
+        return trainer_state.schedule_total_steps
+    train = from_dict(trainer_state.pretrain_config).train
+    if train.byte_budget and trainer_state.data_position is not None:
+        return math.ceil(train.byte_budget / trainer_state.data_position.step_bytes)
+    return int(train.max_steps)
 
 
 def _wsd(total: int, t: TrainConfig) -> WSDSchedule:
@@ -90,14 +89,14 @@ def _wsd(total: int, t: TrainConfig) -> WSDSchedule:
                                       t.decay_shape, t.warmup_steps)
 
 
-def plan_schedule(run: Path, trainer_state: dict[str, Any], max_steps: int,
+def plan_schedule(run: Path, trainer_state: TrainerState, max_steps: int,
                   t: TrainConfig) -> tuple[int, str | None]:
     """Total steps the resumed schedule runs over, and a note for the user when it changed.
 
     Same total: unchanged. No decayed step taken yet: re-planned for ``max_steps``. Decay begun: the
     old total with ``train.extend`` (later steps at the final lr), else UsageError.
     """
-    step = int(trainer_state["step"])
+    step = trainer_state.step
     old = saved_schedule_steps(trainer_state)
     if old == max_steps or step >= max_steps:
         return old, None

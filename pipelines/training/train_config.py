@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any, Union
 import yaml
 
 from hnet_bio.errors import ConfigError
+from pipelines.runs.run_dir import RunDir
 
 PRECISIONS = ("fp32", "bf16")
 DECAY_SHAPES = ("linear", "cosine", "1-sqrt")
@@ -71,6 +73,7 @@ class TrainConfig:
     rc_augment: bool = False  # DNA reverse-complement augmentation
     deterministic: bool = False  # torch.use_deterministic_algorithms (bit-exact resume on GPU too)
     compile: bool = False  # torch.compile the byte-level layers (~25 s cold start, ~1.7x on CPU)
+    recompute: bool = False  # recompute Mamba-2/SwiGLU activations in backward: less memory, same numbers
     device: str = "auto"  # auto | cpu | cuda
     peak_tflops: float | None = None  # per-device peak, to report MFU; None reports TFLOP/s only
     # Model overrides: applied to the model config's "hnet_bio" section.
@@ -191,7 +194,7 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _build(cls: type, values: dict[str, Any], section: str) -> Any:
+def build_section(cls: type, values: dict[str, Any], section: str) -> Any:
     """Dataclass from a mapping; unknown keys fail with the list of valid ones."""
     if not isinstance(values, dict):
         raise ConfigError(f"section '{section}' must be a mapping, got {type(values).__name__}")
@@ -218,8 +221,8 @@ def apply_overrides(cfg: PretrainConfig, overrides: dict[str, Any]) -> PretrainC
         if target is None or name not in _hints(target[1]):
             raise ConfigError(f"unknown override '{key}'; valid keys: " + ", ".join(valid_override_keys()))
         target[0][name] = _coerce(value, _hints(target[1])[name], key)
-    out = PretrainConfig(model=cfg.model, data=_build(DataConfig, data, "data"),
-                         train=_build(TrainConfig, train, "train"))
+    out = PretrainConfig(model=cfg.model, data=build_section(DataConfig, data, "data"),
+                         train=build_section(TrainConfig, train, "train"))
     validate(out)
     return out
 
@@ -264,7 +267,7 @@ def validate(cfg: PretrainConfig) -> None:
 
 # --------------------------------------------------------------------------- loading
 
-def _read_mapping(path: Path) -> dict[str, Any]:
+def read_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     text = path.read_text()
@@ -278,7 +281,7 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def _resolve_model(value: Any, base: Path) -> dict[str, Any]:
+def resolve_model(value: Any, base: Path) -> dict[str, Any]:
     """A model section is a path (relative to the recipe, then the working directory) or a dict."""
     if isinstance(value, dict):
         return value
@@ -287,18 +290,25 @@ def _resolve_model(value: Any, base: Path) -> dict[str, Any]:
     candidates = [base / value, Path(value), base / f"{value}.json", Path("configs") / f"{value}.json"]
     for cand in candidates:
         if cand.is_file():
-            return _read_mapping(cand)
+            return read_mapping(cand)
     raise ConfigError(f"model config not found: {value} (looked in {base} and {Path.cwd()})")
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> PretrainConfig:
-    """Load a recipe (YAML or JSON) and apply dotted overrides; raises ConfigError on any problem.
+def read_config(source: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> PretrainConfig:
+    """THE config reader: a recipe, a model config, or a run's saved recipe, with dotted overrides.
 
-    A file that is only a model config (it has ``arch_layout`` at the top) is accepted as well:
-    the data and train sections then take their defaults.
+    ``source`` may be a recipe (YAML or JSON with model/data/train sections; ``model`` a path relative
+    to the recipe or an inline mapping), a bare model config (``arch_layout`` at the top: data and
+    train take their defaults), a run directory, or its ``pretrain_config.json`` (the resolved recipe,
+    model inlined, which is a recipe too). Raises ConfigError, one line, on any problem.
     """
-    path = Path(path)
-    raw = _read_mapping(path)
+    path = Path(source)
+    if path.is_dir():
+        run = RunDir(path)
+        if not run.config_path.is_file():
+            raise ConfigError(f"{path}: a directory without {run.CONFIG}, so not a pretraining run")
+        path = run.config_path
+    raw = read_mapping(path)
     if "arch_layout" in raw:
         raw = {"model": raw}
     unknown = sorted(set(raw) - {"model", "data", "train"})
@@ -307,17 +317,21 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Pr
     if "model" not in raw:
         raise ConfigError(f"{path}: missing 'model' (a model-config path or mapping)")
     cfg = PretrainConfig(
-        model=_resolve_model(raw["model"], path.parent),
-        data=_build(DataConfig, raw.get("data") or {}, "data"),
-        train=_build(TrainConfig, raw.get("train") or {}, "train"),
+        model=resolve_model(raw["model"], path.parent),
+        data=build_section(DataConfig, raw.get("data") or {}, "data"),
+        train=build_section(TrainConfig, raw.get("train") or {}, "train"),
     )
     return apply_overrides(cfg, overrides or {})
 
 
+load_config = read_config  # TRANSITIONAL (pipelines/package.py, tests): removed once they call read_config
+
+
 def from_dict(d: dict[str, Any]) -> PretrainConfig:
-    """Inverse of ``PretrainConfig.to_dict`` (used on resume)."""
-    cfg = PretrainConfig(model=d["model"], data=_build(DataConfig, d.get("data", {}), "data"),
-                         train=_build(TrainConfig, d.get("train", {}), "train"))
+    """Inverse of ``PretrainConfig.to_dict``, for a recipe already in memory (a checkpoint's
+    trainer state holds one); files go through `read_config`."""
+    cfg = PretrainConfig(model=d["model"], data=build_section(DataConfig, d.get("data", {}), "data"),
+                         train=build_section(TrainConfig, d.get("train", {}), "train"))
     validate(cfg)
     return cfg
 

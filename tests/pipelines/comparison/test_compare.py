@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipelines import compare as cmp
 from pipelines.cli import main
-from pipelines.comparison.recipe import POINTS_PER_DECADE, load_recipe
-from pipelines.training.metrics import read_metrics
+from pipelines.comparison import runner
+from pipelines.comparison.recipe import POINTS_PER_DECADE, load_recipe, model_flops, with_depth
+from pipelines.comparison.runner import RunLock, compare
+from pipelines.runs.records import TrainRecord
+from pipelines.runs.run_dir import RunDir
+from pipelines.training.hooks import TrainingHooks
 from tests.paths import DATA, ROOT
 
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
@@ -62,23 +67,27 @@ def _recipe(tmp: Path, **changes: object) -> Path:
 
 
 class Interrupt(Exception):
-    """Raised by the test's step hook to stop a compare run mid-arm, like a kill."""
+    """Raised by the test's on_step hook to end a compare run mid-arm, like a crash."""
+
+
+def _steps(calls: list[int]) -> TrainingHooks:
+    return TrainingHooks(on_step=lambda rec: calls.append(rec.step))
 
 
 def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     recipe, out = _recipe(tmp_path), tmp_path / "out"
     calls: list[int] = []
 
-    def crash(step: int, rec: dict) -> None:
-        calls.append(step)
+    def crash(rec: TrainRecord) -> None:
+        calls.append(rec.step)
         if len(calls) == 16 + 9:  # arm 1 has 16 steps; crash in the middle of arm 2
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        cmp.compare(recipe, out, quick=True, verbose=False, on_step=crash)
-    first = out / "runs" / "hnet1-seed0"
-    done_metrics = (first / "metrics.jsonl").read_bytes()
-    assert json.loads((first / "summary.json").read_text())["completed"]
+        compare(recipe, out, quick=True, verbose=False, hooks=TrainingHooks(on_step=crash))
+    first = RunDir(out / "runs" / "hnet1-seed0")
+    done_metrics = first.metrics_path.read_bytes()
+    assert first.summary().completed
 
     # A partial report from what exists (arm 2 stopped at step 9, its last checkpoint at step 8).
     assert main(["compare", "--report-only", "--out", str(out), "-q"]) == 0
@@ -86,16 +95,16 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
     assert not partial["complete"] and "Partial report" in (out / "report.md").read_text()
 
     calls.clear()
-    res = cmp.compare(recipe, out, quick=True, verbose=False, on_step=lambda s, r: calls.append(s))
+    res = compare(recipe, out, quick=True, verbose=False, hooks=_steps(calls)).results
     assert calls == list(range(9, 17))  # arm 1 skipped, arm 2 resumed after its step-8 checkpoint
-    assert (first / "metrics.jsonl").read_bytes() == done_metrics
+    assert first.metrics_path.read_bytes() == done_metrics
     assert res["complete"]
     for name in OUTPUTS:
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 
     # Same training windows and evaluation points for every arm; >= 8 points per decade at the end.
     evals = {
-        arm: [r["train_bytes"] for r in read_metrics(out / "runs" / f"{arm}-seed0" / "metrics.jsonl", "eval")]
+        arm: [r["train_bytes"] for r in RunDir(out / "runs" / f"{arm}-seed0").read_metrics("eval")]
         for arm in ("hnet1", "transformer")
     }
     assert evals["hnet1"] == evals["transformer"] and evals["hnet1"][-1] == 2048
@@ -115,7 +124,7 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
 
     # Running it once more trains nothing.
     calls.clear()
-    cmp.compare(recipe, out, quick=True, verbose=False, on_step=lambda s, r: calls.append(s))
+    compare(recipe, out, quick=True, verbose=False, hooks=_steps(calls))
     assert calls == []
 
 
@@ -169,20 +178,18 @@ def test_bad_recipes_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_recipes_in_configs_load_and_match_flops() -> None:
     """The shipped recipes resolve; the matched arms are within one layer of the H-Net's FLOPs."""
-    from pipelines.comparison.recipe import _model_flops, _with_depth
-
     for name in ("compare-dna.yaml", "compare-audio.yaml"):
         for quick in (False, True):
             r = load_recipe(ROOT / "configs" / name, quick=quick)
             seq = r.train_config(0).seq_len
-            target = _model_flops(r.arm("hnet1").model, seq)
+            target = model_flops(r.arm("hnet1").model, seq)
             for arm in ("transformer", "mamba"):
                 m = r.arm(arm).model
                 depth = int(m["arch_layout"][0][1:])
-                got = _model_flops(m, seq)
+                got = model_flops(m, seq)
                 for other in (depth - 1, depth + 1):
                     if other >= 1:
-                        assert abs(got - target) <= abs(_model_flops(_with_depth(m, other), seq) - target)
+                        assert abs(got - target) <= abs(model_flops(with_depth(m, other), seq) - target)
             assert len([b for b in r.eval_points() if b >= r.budget / 10]) >= 8
 
 
@@ -196,12 +203,39 @@ def test_arms_subset_and_a_locked_arm_is_skipped(tmp_path: Path, capsys: pytest.
         "unknown arm 'hnet9'",
     )
     steps: list[int] = []
-    cmp.compare(
-        recipe, out, quick=True, verbose=False, only_arms=["hnet1"], on_step=lambda s, r: steps.append(s)
-    )
+    compare(recipe, out, quick=True, verbose=False, only_arms=["hnet1"], hooks=_steps(steps))
     assert steps == [1, 2] and not (out / "runs" / "transformer-seed0").exists()
-    with cmp._RunLock(out / "runs" / "transformer-seed0.lock") as held:
+    with RunLock(out / "runs" / "transformer-seed0.lock") as held:
         assert held
-        res = cmp.compare(recipe, out, quick=True, verbose=False, on_step=lambda s, r: steps.append(s))
+        res = compare(recipe, out, quick=True, verbose=False, hooks=_steps(steps)).results
     assert steps == [1, 2] and not res["complete"]  # hnet1 finished earlier, transformer locked
     assert not (out / "runs" / "transformer-seed0").exists()
+
+
+def test_a_hook_or_a_signal_stops_compare_without_an_exception(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """should_stop mid-arm: the arm checkpoints, compare returns a stopped outcome and writes no
+    report; the same command resumes the arm. A SIGTERM through the CLI: exit 130, "interrupted"."""
+    recipe, out = _recipe(tmp_path, quick={"budget": 512}), tmp_path / "out"  # 4 steps per arm
+    steps: list[int] = []
+    stop_at_2 = TrainingHooks(on_step=lambda rec: steps.append(rec.step),
+                              should_stop=lambda rec: rec.step == 2)
+    outcome = compare(recipe, out, quick=True, verbose=False, only_arms=["hnet1"], hooks=stop_at_2)
+    run = RunDir(out / "runs" / "hnet1-seed0")
+    assert outcome.stopped and outcome.stopped_by == "hook" and outcome.stopped_run == run.path
+    assert steps == [1, 2] and run.latest_checkpoint() == run.checkpoint_path(2)
+    assert not run.summary().completed and not (out / "results.json").exists()
+    outcome = compare(recipe, out, quick=True, verbose=False, only_arms=["hnet1"], hooks=_steps(steps))
+    assert steps == [1, 2, 3, 4] and not outcome.stopped and run.summary().completed
+
+    def sigterm_at_step_2(self: runner.ArmProgress, rec: TrainRecord) -> None:
+        if rec.step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(runner.ArmProgress, "step", sigterm_at_step_2)
+    capsys.readouterr()
+    assert main(["compare", "--config", str(recipe), "--out", str(out), "--quick", "-q"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "hnet-bio: interrupted"
+    other = RunDir(out / "runs" / "transformer-seed0")
+    assert other.summary().stopped_by == "SIGTERM" and other.latest_checkpoint() == other.checkpoint_path(2)

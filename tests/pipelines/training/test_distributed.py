@@ -14,8 +14,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from pipelines.runs.run_dir import RunDir
 from pipelines.training.distributed import DistEnv, init_distributed, shutdown
-from pipelines.training.metrics import read_metrics
 from pipelines.training.train_step import WindowBatches, forward_loss
 from tests.paths import DATA, ROOT
 
@@ -119,10 +119,10 @@ def test_torchrun_two_processes_end_to_end(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("checkpoint:") == 1  # rank 0 alone reports
-    train = read_metrics(run / "metrics.jsonl", "train")
+    train = RunDir(run).read_metrics("train")
     assert [r["step"] for r in train] == [1, 2, 3, 4, 5, 6]  # one line per step, not one per rank
     assert train[-1]["train_bytes"] == 6 * 2 * 2 * 64  # both ranks' windows count
-    state = json.loads((run / "checkpoints" / "step-00000006" / "trainer_state.json").read_text())
-    assert state["data_position"]["world_size"] == 2
-    evals = read_metrics(run / "metrics.jsonl", "eval")
+    state = RunDir(run).trainer_state(RunDir(run).checkpoint_path(6))
+    assert state.data_position.world_size == 2
+    evals = RunDir(run).read_metrics("eval")
     assert [r["step"] for r in evals] == [0, 3, 6] and evals[-1]["eval_bytes"] == 5 * 64

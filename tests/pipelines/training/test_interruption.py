@@ -25,9 +25,11 @@ import torch
 from safetensors.torch import load_file
 
 from hnet_bio.checkpoint import load_pretrained
-from pipelines import pretrain as pt
 from pipelines.runs import run_dir as rd
-from pipelines.training.metrics import read_metrics
+from pipelines.runs.records import TrainRecord
+from pipelines.runs.run_dir import RunDir
+from pipelines.training.hooks import TrainingHooks
+from pipelines.training.loop import pretrain
 from tests.paths import ROOT
 from tests.pipelines.training.test_pretrain import DNA, TIMING, tiny
 
@@ -60,7 +62,7 @@ def _assert_every_checkpoint_loads(run: Path) -> None:
 
 def _assert_same_run(ref: Path, run: Path) -> None:
     def metrics(p: Path) -> list[dict]:
-        return [{k: v for k, v in r.items() if k not in TIMING} for r in read_metrics(p / "metrics.jsonl")]
+        return [{k: v for k, v in r.items() if k not in TIMING} for r in RunDir(p).read_metrics()]
 
     assert metrics(run) == metrics(ref)  # every logged loss and eval, bit for bit
     names = sorted(p.name for p in (ref / rd.CHECKPOINTS).iterdir())
@@ -76,15 +78,15 @@ def _assert_same_run(ref: Path, run: Path) -> None:
         ta, tb = rd.load_trainer_state(a), rd.load_trainer_state(b)
         assert ta["rng"] == tb["rng"]  # the RNG states too: a resumed run is the same run
         assert ta == tb
-    sa, sb = (json.loads((p / "summary.json").read_text()) for p in (ref, run))
+    sa, sb = (RunDir(p).summary() for p in (ref, run))
     for key in ("steps", "completed", "train_bytes", "final_loss", "final_eval_bpb", "best_eval_bpb"):
-        assert sa[key] == sb[key], key
+        assert getattr(sa, key) == getattr(sb, key), key
 
 
 def _kill_and_resume(tmp_path: Path, max_steps: int, faults: list[str]) -> None:
     cfg = tiny(max_steps=max_steps, save_every=2, keep_last=2, eval_every=4)
     ref = tmp_path / "ref"
-    pt.pretrain(cfg, DNA, ref, verbose=False)  # in-process, one thread (conftest), like the CLI below
+    pretrain(cfg, DNA, ref, verbose=False)  # in-process, one thread (conftest), like the CLI below
 
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps(cfg.to_dict()))
@@ -134,9 +136,9 @@ def test_ctrl_c_checkpoints_summarises_and_exits_130(tmp_path: Path) -> None:
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    summary = json.loads((run / "summary.json").read_text())
-    assert not summary["completed"] and summary["stopped_by"] == "SIGINT"
-    step = summary["steps"]
+    summary = RunDir(run).summary()
+    assert not summary.completed and summary.stopped_by == "SIGINT"
+    step = summary.steps
     assert 3 <= step < 400 and rd.latest_checkpoint(run).name == rd.step_dir_name(step)
     assert "Ctrl-C again" in err and f"hnet-bio pretrain --resume {run}" in out
     assert "Traceback" not in err
@@ -155,8 +157,8 @@ def test_second_ctrl_c_stops_at_once_and_abandons_the_checkpoint(tmp_path: Path,
             os.kill(os.getpid(), signal.SIGINT)
         real_save(obj, f, *a, **k)
 
-    def ctrl_c_after_step(step: int, rec: dict) -> None:
-        if step == 3:
+    def ctrl_c_after_step(rec: TrainRecord) -> None:
+        if rec.step == 3:
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(torch, "save", ctrl_c_during_write)
@@ -164,7 +166,8 @@ def test_second_ctrl_c_stops_at_once_and_abandons_the_checkpoint(tmp_path: Path,
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, even under nohup
     try:
         with pytest.raises(KeyboardInterrupt):
-            pt.pretrain(tiny(max_steps=8, eval_every=0), DNA, run, verbose=False, on_step=ctrl_c_after_step)
+            pretrain(tiny(max_steps=8, eval_every=0), DNA, run, verbose=False,
+                     hooks=TrainingHooks(on_step=ctrl_c_after_step))
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -182,7 +185,7 @@ def _wait_for_steps(run: Path, proc: subprocess.Popen, steps: int) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()[1]
-        if len(read_metrics(run / "metrics.jsonl", "train")) >= steps:
+        if len(RunDir(run).read_metrics("train")) >= steps:
             return
         time.sleep(0.05)
     proc.kill()

@@ -27,6 +27,7 @@ from pipelines import generate as gen
 from pipelines import output_paths
 from pipelines.cli import main
 from pipelines.runs import run_dir as rd
+from pipelines.training.loop import pretrain
 from pipelines.training.metrics import MetricsLogger
 from tests.paths import ROOT
 from tests.pipelines.training.test_pretrain import DNA, tiny
@@ -220,11 +221,9 @@ def test_disk_full_at_the_third_wav_leaves_no_wav(tmp_path: Path, monkeypatch: p
 
 def test_every_run_file_gets_the_umask_mode(tmp_path: Path) -> None:
     """model.safetensors, optimizer.pt, trainer_state.json, metadata, metrics, plot, summary: one mode."""
-    from pipelines import pretrain as pt
-
     old = os.umask(0o027)
     try:
-        pt.pretrain(tiny(max_steps=2, eval_every=2), DNA[0], tmp_path / "run", verbose=False)
+        pretrain(tiny(max_steps=2, eval_every=2), DNA[0], tmp_path / "run", verbose=False)
     finally:
         os.umask(old)
     files = [p for p in (tmp_path / "run").rglob("*") if p.is_file() and not p.is_symlink()]

@@ -17,12 +17,14 @@ import torch
 from safetensors.torch import load_file
 
 from hnet_bio.atomic import atomic_write_json
-from pipelines import pretrain as pt
 from pipelines.cli import main
 from pipelines.runs import run_dir as rd
+from pipelines.runs.records import TrainRecord
+from pipelines.runs.run_dir import RunDir
 from pipelines.training import train_step as ts
-from pipelines.training.metrics import read_metrics
-from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
+from pipelines.training.hooks import TrainingHooks
+from pipelines.training.loop import pretrain
+from pipelines.training.train_config import PretrainConfig, TrainConfig, read_config
 from tests.paths import DATA, ROOT
 
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
@@ -34,7 +36,7 @@ def tiny(model: str = "tiny-1stage", **train: object) -> PretrainConfig:
     base = dict(seq_len=64, batch_size=2, max_steps=8, lr=3e-3, warmup_steps=2, log_every=1, eval_every=4,
                 eval_windows=6, save_every=2, keep_last=2, deterministic=True)
     base.update(train)
-    cfg = load_config(ROOT / "configs" / f"{model}.json")
+    cfg = read_config(ROOT / "configs" / f"{model}.json")
     return PretrainConfig(model=cfg.model, data=cfg.data, train=TrainConfig(**base))  # type: ignore[arg-type]
 
 
@@ -47,26 +49,26 @@ def _digest(path: Path) -> dict[str, str]:
 
 
 class Interrupt(Exception):
-    """Raised from the on_step callback to simulate a crash in the middle of a run."""
+    """Raised from an on_step hook to simulate a crash in the middle of a run."""
 
 
 def test_resume_is_bit_exact(tmp_path: Path) -> None:
     """Straight 8 steps == (crash after step 5, last checkpoint at 4) + resume to 8: losses and weights."""
     cfg = tiny()
-    straight = pt.pretrain(cfg, DNA, tmp_path / "a", verbose=False)
+    straight = pretrain(cfg, DNA, tmp_path / "a", verbose=False)
 
-    def crash(step: int, rec: dict) -> None:
-        if step == 5:
+    def crash(rec: TrainRecord) -> None:
+        if rec.step == 5:
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        pt.pretrain(cfg, DNA, tmp_path / "b", verbose=False, on_step=crash)
+        pretrain(cfg, DNA, tmp_path / "b", verbose=False, hooks=TrainingHooks(on_step=crash))
     assert rd.latest_checkpoint(tmp_path / "b").name == "step-00000004"
-    assert max(r["step"] for r in read_metrics(tmp_path / "b" / "metrics.jsonl")) == 5
-    resumed = pt.pretrain(None, None, tmp_path / "b", resume=True, verbose=False)
+    assert max(r["step"] for r in RunDir(tmp_path / "b").read_metrics()) == 5
+    resumed = pretrain(None, None, tmp_path / "b", resume=True, verbose=False)
 
-    a = _without_timing(read_metrics(tmp_path / "a" / "metrics.jsonl"))
-    b = _without_timing(read_metrics(tmp_path / "b" / "metrics.jsonl"))
+    a = _without_timing(RunDir(tmp_path / "a").read_metrics())
+    b = _without_timing(RunDir(tmp_path / "b").read_metrics())
     assert [r["step"] for r in a if r["kind"] == "train"] == list(range(1, 9))
     assert a == b  # every logged float, bit for bit (JSON floats round-trip exactly)
     wa = load_file(straight.last_checkpoint / "model.safetensors")
@@ -80,14 +82,14 @@ def test_resume_is_bit_exact(tmp_path: Path) -> None:
     assert resumed.steps == 8 and resumed.train_bytes == straight.train_bytes == 8 * 2 * 64
 
     # A SIGTERM (a scheduler's preemption) after step 3: checkpoint at 3, stop cleanly, resume exactly.
-    def preempt(step: int, rec: dict) -> None:
-        if step == 3:
+    def preempt(rec: TrainRecord) -> None:
+        if rec.step == 3:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    stopped = pt.pretrain(cfg, DNA, tmp_path / "c", verbose=False, on_step=preempt)
+    stopped = pretrain(cfg, DNA, tmp_path / "c", verbose=False, hooks=TrainingHooks(on_step=preempt))
     assert not stopped.completed and stopped.last_checkpoint.name == "step-00000003"
-    pt.pretrain(None, None, tmp_path / "c", resume=True, verbose=False)
-    assert _without_timing(read_metrics(tmp_path / "c" / "metrics.jsonl")) == a
+    pretrain(None, None, tmp_path / "c", resume=True, verbose=False)
+    assert _without_timing(RunDir(tmp_path / "c").read_metrics()) == a
 
 
 def test_cli_stop_after_and_resume_isotropic_audio(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -103,20 +105,20 @@ def test_cli_stop_after_and_resume_isotropic_audio(tmp_path: Path, capsys: pytes
     assert main(["pretrain", "--resume", str(run), "-q"]) == 0
     out = capsys.readouterr().out
     assert "checkpoint:" in out and "metrics:" in out and "loss plot:" in out
-    train = read_metrics(run / "metrics.jsonl", "train")
+    train = RunDir(run).read_metrics("train")
     assert [r["step"] for r in train] == [1, 2, 3, 4, 5, 6] and all(r["compression"] == [] for r in train)
     assert train[-1]["lr"] == pytest.approx(2e-3 * 0.1)  # the override survived the resume
-    evals = read_metrics(run / "metrics.jsonl", "eval")
+    evals = RunDir(run).read_metrics("eval")
     assert [(r["step"], r["train_bytes"]) for r in evals] == [(0, 0), (3, 384), (6, 768)]
 
     from hnet_bio.checkpoint import load_pretrained
 
     model, meta = load_pretrained(run / "checkpoints" / "best")
     assert type(model).__name__ == "IsotropicLM"
-    assert meta["modality"] == "audio" and meta["train_bytes"] > 0 and meta["sample_rate"]
-    assert (run / "loss.png").stat().st_size > 1000
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["completed"] and summary["steps"] == 6 and summary["best_checkpoint"]
+    assert meta.modality == "audio" and meta.train_bytes > 0 and meta.sample_rate
+    assert RunDir(run).loss_plot_path.stat().st_size > 1000
+    summary = RunDir(run).summary()
+    assert summary.completed and summary.steps == 6 and summary.best_checkpoint
 
 
 def test_nan_stops_with_message_and_keeps_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -143,7 +145,7 @@ def test_nan_stops_with_message_and_keeps_checkpoint(tmp_path: Path, monkeypatch
     assert len(err) == 1 and "diverged" in err[0] and "step 5" in err[0] and "step-00000004" in err[0]
     assert sorted(before) == ["step-00000002", "step-00000004"]
     assert {p.name: _digest(p) for _, p in rd.list_checkpoints(run)} == before
-    assert max(r["step"] for r in read_metrics(run / "metrics.jsonl")) == 4
+    assert max(r["step"] for r in RunDir(run).read_metrics()) == 4
 
 
 def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -176,17 +178,17 @@ def test_resume_edge_cases(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     assert "cannot resume" in capsys.readouterr().err
     run = tmp_path / "run"  # killed before its first checkpoint: only the recipe is there
     run.mkdir()
-    (run / pt.CONFIG_FILE).write_text(json.dumps(tiny(max_steps=2, eval_every=0).to_dict()))
-    s = pt.pretrain(None, DNA, run, resume=True)
+    (run / RunDir.CONFIG).write_text(json.dumps(tiny(max_steps=2, eval_every=0).to_dict()))
+    s = pretrain(None, DNA, run, resume=True)
     assert s.completed and "no checkpoint" in capsys.readouterr().err
 
 
 def test_two_stage_grad_accum_bf16_and_byte_budget(tmp_path: Path) -> None:
     cfg = tiny("tiny-2stage", max_steps=1000, byte_budget=3 * 2 * 64 * 2, grad_accum=2, precision="bf16",
                eval_every=0, save_every=0, num_workers=1)
-    s = pt.pretrain(cfg, DNA, tmp_path / "run", verbose=False)
+    s = pretrain(cfg, DNA, tmp_path / "run", verbose=False)
     assert s.completed and s.steps == 3 and s.train_bytes == 3 * 2 * 64 * 2
-    train = read_metrics(tmp_path / "run" / "metrics.jsonl", "train")
+    train = RunDir(tmp_path / "run").read_metrics("train")
     assert len(train[-1]["compression"]) == 2 and all(x > 0 for x in train[-1]["compression"])
     assert s.final_eval_bpb is not None and s.final_eval_bpb < 9  # evaluated once at the end
 
@@ -200,8 +202,8 @@ def test_compile_failure_falls_back_to_eager(tmp_path: Path, monkeypatch: pytest
             raise AssertionError("expected size 4==4, stride 768==1344 at dim=0")
 
     monkeypatch.setattr(torch, "compile", lambda net, **k: Broken())
-    a = pt.pretrain(tiny(max_steps=3, compile=True), DNA, tmp_path / "a", verbose=False)
-    b = pt.pretrain(tiny(max_steps=3), DNA, tmp_path / "b", verbose=False)
+    a = pretrain(tiny(max_steps=3, compile=True), DNA, tmp_path / "a", verbose=False)
+    b = pretrain(tiny(max_steps=3), DNA, tmp_path / "b", verbose=False)
     assert a.final_loss == b.final_loss and a.steps == 3
 
 

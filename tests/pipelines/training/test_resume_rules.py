@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from hnet_bio.atomic import atomic_write_json
-from pipelines import pretrain as pt
 from pipelines.cli import main
 from pipelines.runs import run_dir as rd
-from pipelines.training.metrics import read_metrics
+from pipelines.runs.run_dir import RunDir
+from pipelines.training.loop import pretrain
 from pipelines.training.schedule import WSDSchedule
 from tests.paths import ROOT
 from tests.pipelines.training.test_pretrain import AUDIO, DNA, tiny
@@ -37,7 +37,7 @@ def _refused(argv: list[str], run: Path, capsys: pytest.CaptureFixture, *needles
 def test_resume_refuses_other_modality_vocabulary_or_model(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture) -> None:
     run = tmp_path / "audio"
-    pt.pretrain(tiny("tiny-isotropic", max_steps=2, eval_every=0), AUDIO, run, verbose=False)
+    pretrain(tiny("tiny-isotropic", max_steps=2, eval_every=0), AUDIO, run, verbose=False)
     capsys.readouterr()
     _refused(["pretrain", "--resume", str(run), "--data", DNA[0], "--train.max_steps", "4"], run, capsys,
              f"cannot resume {run}", "audio bytes (mulaw-8bit, 8000 Hz)", "dna bytes (ascii-upper)")
@@ -46,7 +46,7 @@ def test_resume_refuses_other_modality_vocabulary_or_model(tmp_path: Path,
 
     # Same modality, another byte convention (soft-masked DNA is another vocabulary of bytes).
     dna = tmp_path / "dna"
-    pt.pretrain(tiny(max_steps=2, eval_every=0), DNA[0], dna, verbose=False)
+    pretrain(tiny(max_steps=2, eval_every=0), DNA[0], dna, verbose=False)
     meta_file = dna / rd.CHECKPOINTS / rd.step_dir_name(2) / "metadata.json"
     meta = json.loads(meta_file.read_text())
     atomic_write_json(meta_file, {**meta, "byte_convention": "ascii-softmask"})
@@ -64,14 +64,14 @@ def test_extend_a_finished_schedule(tmp_path: Path, capsys: pytest.CaptureFixtur
     them at the final learning rate; a run stopped in its stable phase is simply re-planned."""
     run = tmp_path / "run"
     cfg = tiny(max_steps=4, decay_fraction=0.5, warmup_steps=1, eval_every=0, save_every=2)
-    pt.pretrain(cfg, DNA[0], run, verbose=False)
+    pretrain(cfg, DNA[0], run, verbose=False)
     capsys.readouterr()
     _refused(["pretrain", "--resume", str(run), "--train.max_steps", "6"], run, capsys,
              "4-step schedule began its decay after step 2", "--train.extend true")
     assert main(["pretrain", "--resume", str(run), "--train.max_steps", "6", "--train.extend", "true",
                  "-q"]) == 0
     assert "train.extend: the 4-step schedule is kept" in capsys.readouterr().err
-    train = read_metrics(run / "metrics.jsonl", "train")
+    train = RunDir(run).read_metrics("train")
     final_lr = cfg.train.lr * cfg.train.min_lr_ratio
     assert [r["step"] for r in train] == [1, 2, 3, 4, 5, 6]
     assert [r["lr"] for r in train[3:]] == pytest.approx([final_lr] * 3)  # no jump back up
@@ -79,18 +79,18 @@ def test_extend_a_finished_schedule(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert state["schedule"]["total_steps"] == 4  # kept, so a later resume continues the same way
 
     stable = tmp_path / "stable"
-    pt.pretrain(tiny(max_steps=8, decay_fraction=0.25, warmup_steps=1, eval_every=0, save_every=2), DNA[0],
+    pretrain(tiny(max_steps=8, decay_fraction=0.25, warmup_steps=1, eval_every=0, save_every=2), DNA[0],
                 stable, verbose=False, stop_after=2)
     assert main(["pretrain", "--resume", str(stable), "--train.max_steps", "12", "-q"]) == 0
     assert "re-planned from 8 to 12 steps (decay from step 9)" in capsys.readouterr().err
-    lrs = [r["lr"] for r in read_metrics(stable / "metrics.jsonl", "train")]
+    lrs = [r["lr"] for r in RunDir(stable).read_metrics("train")]
     sched = WSDSchedule.from_fractions(12, 0.05, 0.25, cfg.train.min_lr_ratio, "linear", 1)
     assert lrs[2:] == pytest.approx([cfg.train.lr * sched(s) for s in range(2, 12)])
 
 
 def test_copy_without_symlinks_is_refused_at_start(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     run = tmp_path / "run"
-    pt.pretrain(tiny(max_steps=2, eval_every=2, save_every=2), DNA[0], run, verbose=False)
+    pretrain(tiny(max_steps=2, eval_every=2, save_every=2), DNA[0], run, verbose=False)
     copy = tmp_path / "copy"
     shutil.copytree(run, copy, symlinks=False)  # `cp -r`: best becomes a real directory
     assert (copy / rd.CHECKPOINTS / rd.BEST).is_dir() and not (copy / rd.CHECKPOINTS / rd.BEST).is_symlink()
@@ -109,7 +109,7 @@ def test_only_complete_directories_are_checkpoints(tmp_path: Path) -> None:
     and writes that step again, whole."""
     run = tmp_path / "run"
     cfg = tiny(max_steps=4, eval_every=0, save_every=2, keep_last=5, decay_fraction=0.0)
-    pt.pretrain(cfg, DNA[0], run, verbose=False)
+    pretrain(cfg, DNA[0], run, verbose=False)
     torn = run / rd.CHECKPOINTS / rd.step_dir_name(6)
     for name in rd.CHECKPOINT_FILES:
         shutil.copytree(run / rd.CHECKPOINTS / rd.step_dir_name(4), torn, dirs_exist_ok=True)
@@ -120,5 +120,5 @@ def test_only_complete_directories_are_checkpoints(tmp_path: Path) -> None:
     shutil.copytree(run / rd.CHECKPOINTS / rd.step_dir_name(4), torn)
     (torn / "optimizer.pt").unlink()
     assert main(["pretrain", "--resume", str(run), "--train.max_steps", "6", "-q"]) == 0
-    assert [r["step"] for r in read_metrics(run / "metrics.jsonl", "train")] == [1, 2, 3, 4, 5, 6]
+    assert [r["step"] for r in RunDir(run).read_metrics("train")] == [1, 2, 3, 4, 5, 6]
     assert rd.is_complete(torn) and rd.latest_checkpoint(run) == torn

@@ -13,8 +13,8 @@ from pipelines.training.train_config import (
     TrainConfig,
     apply_overrides,
     from_dict,
-    load_config,
     parse_override_args,
+    read_config,
 )
 from tests.paths import ROOT
 
@@ -30,14 +30,14 @@ def test_shipped_recipes_load() -> None:
     recipes = sorted((ROOT / "configs").glob("pretrain-*.yaml"))
     assert recipes, "no pretrain recipes under configs/"
     for path in recipes:
-        cfg = load_config(path)
+        cfg = read_config(path)
         assert "arch_layout" in cfg.model
 
 
 def test_model_path_relative_to_recipe_and_overrides(tmp_path: Path) -> None:
     p = _recipe(tmp_path, "model: tiny.json\ntrain:\n  lr: 3e-3\n  betas: [0.9, 0.99]\n")
-    assert load_config(p, {"train.byte_budget": "2e6"}).train.byte_budget == 2_000_000
-    cfg = load_config(p, {"train.max_steps": "7", "train.lr": "1e-3", "train.target_ratio": "[2.5]",
+    assert read_config(p, {"train.byte_budget": "2e6"}).train.byte_budget == 2_000_000
+    cfg = read_config(p, {"train.max_steps": "7", "train.lr": "1e-3", "train.target_ratio": "[2.5]",
                           "train.grad_clip": "none", "train.rc_augment": "true", "data.corpus": "a.fa,b.fa"})
     assert cfg.train.lr == 1e-3 and isinstance(cfg.train.lr, float)  # YAML's "3e-3" is a string: parsed
     assert cfg.train.max_steps == 7 and cfg.train.betas == (0.9, 0.99)
@@ -48,20 +48,20 @@ def test_model_path_relative_to_recipe_and_overrides(tmp_path: Path) -> None:
 
 
 def test_model_only_file_is_a_recipe_with_defaults() -> None:
-    cfg = load_config(ROOT / "configs" / "tiny-isotropic.json")
+    cfg = read_config(ROOT / "configs" / "tiny-isotropic.json")
     assert cfg.train == TrainConfig()
 
 
 def test_unknown_keys_list_valid_ones(tmp_path: Path) -> None:
     p = _recipe(tmp_path, "model: tiny.json\ntrain:\n  lrr: 1\n")
     with pytest.raises(ConfigError) as err:
-        load_config(p)
+        read_config(p)
     msg = str(err.value)
     assert "train.lrr" in msg and "train.lr," in msg and "\n" not in msg
     with pytest.raises(ConfigError, match=r"valid keys: .*train\.seq_len"):
-        apply_overrides(load_config(_recipe(tmp_path, "model: tiny.json\n", "ok.yaml")), {"train.nope": 1})
+        apply_overrides(read_config(_recipe(tmp_path, "model: tiny.json\n", "ok.yaml")), {"train.nope": 1})
     with pytest.raises(ConfigError, match="unknown section"):
-        load_config(_recipe(tmp_path, "model: tiny.json\ntrian: {}\n", "s.yaml"))
+        read_config(_recipe(tmp_path, "model: tiny.json\ntrian: {}\n", "s.yaml"))
 
 
 @pytest.mark.parametrize(("key", "value"), [
@@ -69,7 +69,7 @@ def test_unknown_keys_list_valid_ones(tmp_path: Path) -> None:
     ("train.rc_augment", "maybe"), ("train.seq_len", "0"), ("train.lr", "nan"), ("data.eval_fraction", "1.5"),
 ])
 def test_bad_values_are_one_line_errors(tmp_path: Path, key: str, value: str) -> None:
-    cfg = load_config(_recipe(tmp_path, "model: tiny.json\n"))
+    cfg = read_config(_recipe(tmp_path, "model: tiny.json\n"))
     with pytest.raises(ConfigError) as err:
         apply_overrides(cfg, {key: value})
     assert "\n" not in str(err.value)
@@ -77,15 +77,15 @@ def test_bad_values_are_one_line_errors(tmp_path: Path, key: str, value: str) ->
 
 def test_missing_files_and_bad_syntax(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
-        load_config(tmp_path / "absent.yaml")
+        read_config(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="model config not found"):
-        load_config(_recipe(tmp_path, "model: nowhere.json\n"))
+        read_config(_recipe(tmp_path, "model: nowhere.json\n"))
     with pytest.raises(ConfigError, match="cannot parse"):
-        load_config(_recipe(tmp_path, "model: [unclosed\n", "bad.yaml"))
+        read_config(_recipe(tmp_path, "model: [unclosed\n", "bad.yaml"))
 
 
 def test_round_trip_through_json(tmp_path: Path) -> None:
-    cfg = load_config(_recipe(tmp_path, "model: tiny.json\ntrain: {lr: 0.004, lr_multiplier: [2.0, 1.0]}\n"))
+    cfg = read_config(_recipe(tmp_path, "model: tiny.json\ntrain: {lr: 0.004, lr_multiplier: [2.0, 1.0]}\n"))
     back = from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert isinstance(back, PretrainConfig) and back == cfg
 

@@ -8,14 +8,15 @@ rate recorded in the checkpoint, the folders it drew from named).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
+from hnet_bio.checkpoint import read_metadata
 from pipelines.cli import main
-from pipelines.training.train_config import apply_overrides, load_config
+from pipelines.runs.run_dir import RunDir
+from pipelines.training.train_config import apply_overrides, read_config
 from pipelines.training.training_data import DataTooSmall, open_training_data
 from tests.paths import DATA, ROOT
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def _cfg(data: object, **overrides: object):
-    cfg = load_config(ROOT / "configs" / "tiny-1stage.json")
+    cfg = read_config(ROOT / "configs" / "tiny-1stage.json")
     return apply_overrides(cfg, {"data.corpus": data, **overrides})
 
 
@@ -81,8 +82,8 @@ def test_audio_folder_trains_at_its_own_rate_and_says_what_it_read(
     assert "included audio files by folder: silence/ 1, speech/ 1" in err
     assert "skipped 1 file(s) that are neither sequence nor audio: notes.txt" in err
     assert "held out the last 5% of each of the 2 files" in err
-    (ckpt,) = (run / "checkpoints").glob("step-*")
-    meta = json.loads((ckpt / "metadata.json").read_text())
-    assert meta["sample_rate"] == 8000 and meta["corpus"]["total_bytes"] == 2 * (24_000 - 1200)
-    saved = json.loads((run / "pretrain_config.json").read_text())
-    assert saved["data"]["sample_rate"] is None  # the default, resolved from the files at each start
+    ((_, ckpt),) = RunDir(run).checkpoints()
+    meta = read_metadata(ckpt)
+    assert meta.sample_rate == 8000 and meta.corpus["total_bytes"] == 2 * (24_000 - 1200)
+    saved = read_config(run)
+    assert saved.data.sample_rate is None  # the default, resolved from the files at each start
