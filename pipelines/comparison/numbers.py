@@ -235,9 +235,9 @@ def extra_numbers(out: Path, recipe: dict[str, Any]) -> dict[str, dict[str, dict
                     entry = {
                         "checkpoint": str(ckpt),
                         "spec": spec,
-                        "bpb": r["bits_per_byte"],
-                        "bytes": r["predicted_bytes"],
-                        "compression": r["bytes_per_chunk"],
+                        "bpb": r.bits_per_byte,
+                        "bytes": r.predicted_bytes,
+                        "compression": r.bytes_per_chunk,
                     }
                     stored[name] = entry
                     atomic_write_json(cache, stored)

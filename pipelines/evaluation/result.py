@@ -65,11 +65,6 @@ class EvaluationResult:
             out["anchors"] = self.anchors.to_json()
         return out
 
-    # TRANSITIONAL dict-style access for `pipelines.comparison.numbers` (r["bits_per_byte"]) until it
-    # reads attributes; removed when the branches merge.
-    def __getitem__(self, key: str) -> Any:
-        return self.to_json()[key]
-
 
 def format_table(r: EvaluationResult) -> str:
     """The result as a small aligned table for the terminal."""

@@ -24,7 +24,7 @@ from pipelines.packaging.card_facts import TrainingFacts
 from pipelines.runs.records import TrainerState
 from pipelines.runs.resolve import CHOICES, ResolvedCheckpoint, is_checkpoint_dir, resolve_checkpoint
 from pipelines.runs.run_dir import RunDir
-from pipelines.training.train_config import PretrainConfig, from_dict, load_config
+from pipelines.training.train_config import PretrainConfig, from_dict, read_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WALL_TIME_NOTE = ("the logged training time of every session, summed; start-up and evaluation pauses "
@@ -153,7 +153,7 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def recipe_differences(recipe: Path, saved: dict[str, Any]) -> dict[str, list[Any]]:
     """Dotted keys whose value in the recipe file differs from the run's saved recipe."""
     # both through today's loader, so keys added since the run was saved read as their defaults
-    a = _flat(json.loads(json.dumps(load_config(recipe).to_dict())))
+    a = _flat(json.loads(json.dumps(read_config(recipe).to_dict())))
     b = _flat(json.loads(json.dumps(from_dict(saved).to_dict())))
     return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from hnet_bio.atomic import atomic_write
 from pipelines.output_paths import reporting_write_errors
 from pipelines.runs.records import EvalRecord, TrainRecord
-from pipelines.runs.run_dir import RunDir, read_jsonl
+from pipelines.runs.run_dir import RunDir
 from pipelines.units import human_bytes
 
 
@@ -64,13 +64,6 @@ class MetricsLogger:
                 os.fsync(fh.fileno())
             finally:
                 fh.close()
-
-
-def read_metrics(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
-    """TRANSITIONAL (pipelines/package.py, tests/pipelines/evaluation): read a run with
-    ``RunDir(run).train_records()`` / ``.eval_records()`` (typed) or ``.read_metrics(kind)``."""
-    rows = read_jsonl(Path(path))
-    return rows if kind is None else [r for r in rows if r.get("kind") == kind]
 
 
 def plot_run(run: RunDir, title: str = "") -> Path | None:

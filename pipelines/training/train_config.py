@@ -324,9 +324,6 @@ def read_config(source: str | os.PathLike[str], overrides: dict[str, Any] | None
     return apply_overrides(cfg, overrides or {})
 
 
-load_config = read_config  # TRANSITIONAL (pipelines/package.py, tests): removed once they call read_config
-
-
 def from_dict(d: dict[str, Any]) -> PretrainConfig:
     """Inverse of ``PretrainConfig.to_dict``, for a recipe already in memory (a checkpoint's
     trainer state holds one); files go through `read_config`."""

@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from hnet_bio.checkpoint import load_pretrained
-from pipelines import pretrain as pt
 from pipelines.cli import main
 from pipelines.evaluation.anchors import MarkovResult, compressed_bpb
 from pipelines.evaluation.heldout import evaluate_checkpoint
 from pipelines.evaluation.result import AnchorNumbers, EvaluationResult
 from pipelines.runs.run_dir import RunDir
-from pipelines.training.train_config import PretrainConfig, TrainConfig, load_config
+from pipelines.training.loop import pretrain
+from pipelines.training.train_config import PretrainConfig, TrainConfig, read_config
 from tests.paths import CONFIGS, DATA
 
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
@@ -27,12 +27,12 @@ DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
-    cfg = load_config(CONFIGS / "tiny-1stage.json")
+    cfg = read_config(CONFIGS / "tiny-1stage.json")
     train = TrainConfig(seq_len=64, batch_size=2, max_steps=6, lr=3e-3, warmup_steps=2, log_every=1,
                         eval_every=0, eval_windows=5, save_every=0, deterministic=True,
                         eval_at_bytes=[100, 300])
     out = tmp_path_factory.mktemp("eval") / "run"
-    pt.pretrain(PretrainConfig(model=cfg.model, data=cfg.data, train=train), DNA, out, verbose=False)
+    pretrain(PretrainConfig(model=cfg.model, data=cfg.data, train=train), DNA, out, verbose=False)
     return out
 
 

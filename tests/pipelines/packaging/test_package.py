@@ -20,7 +20,6 @@ from safetensors import safe_open
 from hnet_bio import load_pretrained
 from hnet_bio.checkpoint import read_metadata
 from hnet_bio.dtypes import FP32_KEEP
-from pipelines import pretrain as pt
 from pipelines.cli import main
 from pipelines.packaging import measures as mm
 from pipelines.packaging.card import render_card
@@ -28,7 +27,8 @@ from pipelines.packaging.card_facts import CardFacts, SliceRecord
 from pipelines.packaging.packager import package_model
 from pipelines.packaging.provenance import RunHistory, run_history
 from pipelines.runs.run_dir import RunDir
-from pipelines.training.train_config import load_config
+from pipelines.training.loop import pretrain
+from pipelines.training.train_config import read_config
 from tests.paths import CONFIGS, DATA
 
 RECIPE = CONFIGS / "pretrain-dna-tiny.yaml"
@@ -39,7 +39,7 @@ OVERRIDES = {"train.max_steps": 3, "train.eval_every": 0, "train.save_every": 3,
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("pkg") / "run"
-    pt.pretrain(load_config(RECIPE, dict(OVERRIDES)), None, out, verbose=False)
+    pretrain(read_config(RECIPE, dict(OVERRIDES)), None, out, verbose=False)
     return out
 
 
