@@ -16,12 +16,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks as ec
 
 from hnet_bio import HNetConfig, HNetLM, IsotropicLM
-from hnet_bio.checkpoint import save_pretrained
+from hnet_bio.checkpoint import load_pretrained, save_pretrained
+from hnet_bio.errors import CheckpointError
 from modalities.dna import read_fasta
 from pipelines.analysis import analyze
 from pipelines.cli import main
 from pipelines.features.embedder import HNetEmbedder
 from pipelines.features.embedding import pool
+from pipelines.runs import run_dir as rd
 from tests.paths import CONFIGS, DATA
 
 
@@ -35,7 +37,10 @@ def ckpt(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     {"modality": "dna"})
     save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), root / "audio",
                     {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
-    return {"dna": root / "dna", "iso": root / "iso", "audio": root / "audio"}
+    model, _ = load_pretrained(root / "dna")
+    rd.save_checkpoint(root / "run", 30, model, torch.optim.AdamW(model.parameters()), {"step": 30},
+                       {"modality": "dna", "byte_convention": "ascii-upper"})
+    return {"dna": root / "dna", "iso": root / "iso", "audio": root / "audio", "run": root / "run"}
 
 
 def genomes() -> dict[str, bytes]:
@@ -44,8 +49,6 @@ def genomes() -> dict[str, bytes]:
 
 
 def test_pooling_against_numpy_by_hand(ckpt: dict) -> None:
-    from hnet_bio.checkpoint import load_pretrained
-
     model, _ = load_pretrained(ckpt["dna"])
     seq = genomes()["ecoli_MG1655"][:400]
     a = analyze(model, seq, hidden=["stage0", "inner"])
@@ -157,3 +160,12 @@ def test_embedder_audio_floats_equal_mulaw_bytes(ckpt: dict) -> None:
     from_bytes = emb.transform([mu_law_encode(wave)])
     assert emb.modality_ == "audio" and rate == 8000
     np.testing.assert_array_equal(from_floats, from_bytes)
+
+
+def test_embedder_takes_what_every_checkpoint_option_takes(ckpt: dict) -> None:
+    seqs = [genomes()["ecoli_MG1655"][:300]]
+    direct = HNetEmbedder(str(ckpt["dna"])).fit().transform(seqs)
+    for spec in (ckpt["run"], f"{ckpt['run']}@last", f"{ckpt['run']}@30"):  # the same weights, saved in a run
+        np.testing.assert_array_equal(HNetEmbedder(str(spec)).fit().transform(seqs), direct)
+    with pytest.raises(CheckpointError, match="no-such-model: no such checkpoint directory"):
+        HNetEmbedder("no-such-model").fit()
