@@ -102,7 +102,7 @@ def _check_options(out: Path, pooling: str, per_window: int | None, window: int,
         raise UsageError(f"need 1 <= --stride <= --window, got window {window}, stride {stride}")
     if out.suffix.lower() == ".parquet":
         try:
-            import pyarrow  # noqa: F401  # why: optional; only .parquet output needs it
+            import pyarrow  # noqa: F401  # why: only .parquet needs it; .npz works where it is missing
         except ImportError:
             raise UsageError("writing .parquet needs pyarrow (pip install pyarrow); or use .npz") from None
 
@@ -130,7 +130,7 @@ def _write(out: Path, vectors: np.ndarray, spans: SpanColumns, scalars: dict[str
         with atomic_path(out) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, embeddings=vectors, **columns, **{k: np.array(v) for k, v in scalars.items()})
         return
-    import pyarrow as pa  # why: optional dependency, needed only for .parquet
+    import pyarrow as pa  # why: only .parquet needs it (checked in `_check_options`)
     import pyarrow.parquet as pq
 
     table = pa.table({**{k: v.tolist() for k, v in columns.items()}, "embedding": vectors.tolist()})

@@ -32,15 +32,11 @@ class ProbeRow:
     kmer_cv: dict[int, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"features": self.features, "dims": self.dims}
-        if self.model is not None:
-            out["model"] = self.model
-        if self.shows_step:
-            out["step"] = self.step
-        if self.kmer_cv is not None:
-            out["kmer_cv"] = self.kmer_cv
+        optional = (("model", self.model, self.model is not None), ("step", self.step, self.shows_step),
+                    ("kmer_cv", self.kmer_cv, self.kmer_cv is not None))
         score = self.score
-        return {**out, "metrics": score.metrics.to_json(), "C": score.c, "cv_accuracy": score.cv_accuracy,
+        return {"features": self.features, "dims": self.dims, **{k: v for k, v, shown in optional if shown},
+                "metrics": score.metrics.to_json(), "C": score.c, "cv_accuracy": score.cv_accuracy,
                 "evaluation": score.evaluation, "probe_seconds": self.probe_seconds}
 
 
