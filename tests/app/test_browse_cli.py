@@ -50,6 +50,15 @@ def test_resolve_runs_and_paths(runs: Path) -> None:
     assert resolve_checkpoint(f"{runs / 'ship-mini'}").choice == "last"  # never evaluated: its newest
     with pytest.raises(CheckpointError, match="shipped models"):
         resolve_checkpoint("nothing-here")
+    # a path that is neither kind: what a checkpoint directory would need there
+    with pytest.raises(UsageError, match=r"empty-run/checkpoints: not a checkpoint directory \(missing "
+                                         r"config\.json, model\.safetensors\) nor a run directory"):
+        resolve_checkpoint(runs / "empty-run" / "checkpoints")
+    with pytest.raises(UsageError, match=r"no complete checkpoint"):
+        resolve_checkpoint(runs / "empty-run")  # a run that saved nothing yet
+    weights = best / "model.safetensors"
+    with pytest.raises(UsageError, match=r"model\.safetensors: not a checkpoint directory \(a file"):
+        resolve_checkpoint(weights)
     assert checkpoint_choices(runs)[-2:] == [str(runs / "exp"), str(runs / "ship-mini")]
 
 
