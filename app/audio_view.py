@@ -17,7 +17,7 @@ from app.dna_view import STAGE_COLORS, chunk_lengths, vlines
 from app.inputs import Page, Source
 from modalities.audio import mu_law_decode
 from pipelines.analysis import Analysis
-from pipelines.boundaries import summarize
+from pipelines.analysis.chunk_summary import summarize
 
 N_FFT = 256
 HOP = 32
@@ -86,17 +86,16 @@ def render(source: Source, page: Page, a: Analysis, target: list[float], key: st
     summary = summarize([a], target, sr)
     cols = st.columns(max(1, len(summary)))
     for col, row in zip(cols, summary):
-        s = row["stage"]
-        col.metric(f"stage {s}: mean ms per chunk", f"{row['mean_bytes'] * ms:.2f}",
-                   f"{(row['mean_bytes'] - row['target_bytes']) * ms:+.2f} vs target "
-                   f"{row['target_bytes'] * ms:.2f} ms", delta_color="off")
+        s = row.stage
+        col.metric(f"stage {s}: mean ms per chunk", f"{row.mean_bytes * ms:.2f}",
+                   f"{(row.mean_bytes - row.target_bytes) * ms:+.2f} vs target "
+                   f"{row.target_bytes * ms:.2f} ms", delta_color="off")
         lengths = chunk_lengths(a, s)
         one_sample = {"start": 0.5 * ms, "size": ms} if lengths.max(initial=1) < 200 else None
         hist = go.Figure(go.Histogram(x=lengths * ms, xbins=one_sample, marker_color=STAGE_COLORS[s % 3]))
-        hist.add_vline(x=row["target_bytes"] * ms, line_dash="dash", annotation_text="target")
+        hist.add_vline(x=row.target_bytes * ms, line_dash="dash", annotation_text="target")
         hist.update_layout(height=260, margin={"l": 30, "r": 10, "t": 30, "b": 30},
-                           title=f"stage {s}: {row['chunks']:,} chunks, "
-                                 f"median {row['median_bytes'] * ms:.2f} ms",
+                           title=f"stage {s}: {row.chunks:,} chunks, median {row.median_bytes * ms:.2f} ms",
                            xaxis_title="chunk length (ms)")
         col.plotly_chart(hist, key=f"{key}-hist{s}")
     return fig

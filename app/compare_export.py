@@ -3,20 +3,24 @@
 Agreement of two segmentations of the same bytes, per stage both models have: the F1 (Dice) of
 their boundary positions, 2|A ∩ B| / (|A| + |B|) (1 = identical cuts, about the boundary rate for
 unrelated ones), next to the fraction of bytes with the same cut / no-cut decision.
-Exports reuse the writers of `hnet-bio boundaries` (BED, bedGraph, CSV), so a file from the
-browser and one from the command line read the same. The PNG is drawn with matplotlib (plotly's
-PNG export needs kaleido and a browser download, which this project does not assume).
+Exports reuse the writers of `hnet-bio boundaries` (pipelines/analysis/boundary_files.py: BED,
+bedGraph, CSV), so a file from the browser and one from the command line read the same. The PNG
+is drawn with matplotlib (plotly's PNG export needs kaleido and a browser download, which this
+project does not assume).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 
+from app.dna_view import STAGE_COLORS, feature_lanes, gc_track
 from modalities.annotations import Feature
+from modalities.audio import mu_law_decode
 from pipelines.analysis import Analysis
-from pipelines.boundaries import bed_text, bedgraph_text, csv_text
+from pipelines.analysis.boundary_files import bed_text, bedgraph_text, csv_text
 from pipelines.inputs import Item
 
 
@@ -28,16 +32,29 @@ def boundary_agreement(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
 
 
-def agreement_table(a: Analysis, b: Analysis) -> list[dict]:
+@dataclass(frozen=True)
+class StageAgreement:
+    """How two segmentations of the same bytes agree at one stage."""
+
+    stage: int
+    f1: float  # F1 of boundary positions (4 decimals)
+    same_decision: float  # fraction of bytes with the same cut / no-cut decision (4 decimals)
+    boundaries_first: int
+    boundaries_second: int
+
+    def table_row(self) -> dict[str, float]:
+        """The row as the page's table shows it (column title -> value)."""
+        return {"stage": self.stage, "boundary F1": self.f1,
+                "same decision (fraction of bytes)": self.same_decision,
+                "boundaries (first)": self.boundaries_first, "boundaries (second)": self.boundaries_second}
+
+
+def agreement_table(a: Analysis, b: Analysis) -> list[StageAgreement]:
     """Per common stage: F1 of boundaries, same decision fraction, boundary counts of each."""
-    rows = []
-    for s in range(min(a.num_stages, b.num_stages)):
-        same = float((a.boundary[s] == b.boundary[s]).mean())
-        rows.append({"stage": s, "boundary F1": round(boundary_agreement(a.boundary[s], b.boundary[s]), 4),
-                     "same decision (fraction of bytes)": round(same, 4),
-                     "boundaries (first)": int(a.boundary[s].sum()),
-                     "boundaries (second)": int(b.boundary[s].sum())})
-    return rows
+    return [StageAgreement(s, round(boundary_agreement(a.boundary[s], b.boundary[s]), 4),
+                           round(float((a.boundary[s] == b.boundary[s]).mean()), 4),
+                           int(a.boundary[s].sum()), int(b.boundary[s].sum()))
+            for s in range(min(a.num_stages, b.num_stages))]
 
 
 EXPORTS = {"dna": ("BED", "bedGraph"), "audio": ("CSV",)}
@@ -58,13 +75,10 @@ def export_text(fmt: str, item: Item, a: Analysis) -> tuple[str, str]:
 def figure_png(kind: str, item: Item, a: Analysis, features: list[Feature], offset: int = 0,
                title: str = "") -> bytes:
     """The page's tracks as a PNG (boundaries, probability with the 0.5 line, GC or waveform, features)."""
-    import matplotlib
+    import matplotlib  # why: heavy, and only a PNG download needs it (the page draws with plotly)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from app.dna_view import STAGE_COLORS, feature_lanes, gc_track
-    from modalities.audio import mu_law_decode
 
     if kind == "audio":
         sr = float(item.sample_rate or 1)

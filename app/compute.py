@@ -19,10 +19,11 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from hnet_bio.checkpoint import checkpoint_modality, load_pretrained
+from hnet_bio.checkpoint import WEIGHTS_FILE, load_pretrained
 from hnet_bio.lm import HNetLM
+from hnet_bio.metadata import CheckpointMetadata
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, Analysis, analyze
-from pipelines.errors import CheckpointError, UsageError
+from pipelines.errors import CheckpointError
 from pipelines.runs.resolve import resolve_checkpoint
 
 CONTEXT = DEFAULT_WINDOW - DEFAULT_STRIDE
@@ -32,31 +33,33 @@ WHOLE = -1  # page length meaning "the whole input"
 
 @dataclass
 class Loaded:
-    """A checkpoint ready to run: its model, metadata, modality and a cache key."""
+    """A checkpoint ready to run: its model, metadata, a cache key and the name the user gave it."""
 
     model: HNetLM
-    meta: dict
-    modality: str
+    meta: CheckpointMetadata
     key: str
     label: str
 
+    @property
+    def modality(self) -> str:
+        return self.meta.modality
+
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def _load(resolved: str, stamp: float) -> tuple[torch.nn.Module, dict]:
+def _load(resolved: str, stamp: float) -> tuple[torch.nn.Module, CheckpointMetadata]:
     return load_pretrained(resolved)
 
 
 def load_checkpoint(spec: str) -> Loaded:
-    """The checkpoint the user named (`pipelines.runs.resolve`), loaded once per server."""
-    if not spec:
-        raise UsageError("give a checkpoint (a shipped model name, a run or a checkpoint directory)")
+    """The checkpoint the user named (`pipelines.runs.resolve`, as every ``--checkpoint`` option),
+    loaded once per server and again when its weights change."""
     resolved = str(resolve_checkpoint(spec).path)
-    weights = Path(resolved) / "model.safetensors"
+    weights = Path(resolved) / WEIGHTS_FILE
     stamp = weights.stat().st_mtime if weights.exists() else 0.0
     model, meta = _load(resolved, stamp)
     if not isinstance(model, HNetLM):
         raise CheckpointError(f"{spec}: an isotropic model has no boundaries to browse")
-    return Loaded(model, meta, checkpoint_modality(meta), f"{os.path.abspath(resolved)}@{stamp}", spec)
+    return Loaded(model, meta, f"{os.path.abspath(resolved)}@{stamp}", spec)
 
 
 @dataclass

@@ -3,7 +3,8 @@ annotated CDS/genes on one shared axis (genome coordinates, 1-based), then per s
 lengths against the target and the boundary rate around CDS starts and stops.
 
 Every number comes from the `Analysis` of the page (pipelines.analysis) and from
-pipelines.boundaries.summarize / pipelines.analysis.boundary_stats.annotation_stats.
+pipelines.analysis.chunk_summary.summarize / pipelines.analysis.boundary_stats.annotation_stats,
+the functions `hnet-bio boundaries` reports with.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from plotly.subplots import make_subplots
 from app.inputs import Page, Source
 from modalities.annotations import Feature
 from pipelines.analysis import Analysis
-from pipelines.analysis.boundary_stats import MODEL, annotation_stats
-from pipelines.boundaries import summarize
+from pipelines.analysis.boundary_stats import MODEL, AnnotationStats, annotation_stats
+from pipelines.analysis.chunk_summary import summarize
 from pipelines.inputs import Item
 
 BASE_CODES = {ord("A"): 0, ord("C"): 1, ord("G"): 2, ord("T"): 3}
@@ -159,18 +160,17 @@ def render_stats(item: Item, a: Analysis, features: list[Feature], target: list[
     summary = summarize([a], target, None)
     cols = st.columns(max(1, len(summary)))
     for col, row in zip(cols, summary):
-        s = row["stage"]
-        col.metric(f"stage {s}: mean bytes per chunk", f"{row['mean_bytes']:.2f}",
-                   f"{row['mean_bytes'] - row['target_bytes']:+.2f} vs target {row['target_bytes']:.1f}",
+        s = row.stage
+        col.metric(f"stage {s}: mean bytes per chunk", f"{row.mean_bytes:.2f}",
+                   f"{row.mean_bytes - row.target_bytes:+.2f} vs target {row.target_bytes:.1f}",
                    delta_color="off")
         lengths = chunk_lengths(a, s)
         one_base = {"start": 0.5, "size": 1} if lengths.max(initial=1) < 200 else None
         hist = go.Figure(go.Histogram(x=lengths, xbins=one_base,
                                       marker_color=STAGE_COLORS[s % 3]))
-        hist.add_vline(x=row["target_bytes"], line_dash="dash", annotation_text="target")
+        hist.add_vline(x=row.target_bytes, line_dash="dash", annotation_text="target")
         hist.update_layout(height=260, margin={"l": 30, "r": 10, "t": 30, "b": 30},
-                           title=f"stage {s}: {row['chunks']:,} chunks, "
-                                 f"median {row['median_bytes']:.0f} bytes",
+                           title=f"stage {s}: {row.chunks:,} chunks, median {row.median_bytes:.0f} bytes",
                            xaxis_title="chunk length (bases)")
         col.plotly_chart(hist, key=f"{key}-hist{s}")
     cds = [f for f in features if f.type == "CDS"]
@@ -197,18 +197,18 @@ def binned(rate: np.ndarray, width: int = METAPLOT_BIN) -> tuple[np.ndarray, np.
     return keys * width, np.array([rate[idx == k].mean() for k in keys])
 
 
-def metaplot_figure(stats: dict, where: str = "") -> go.Figure:
+def metaplot_figure(stats: AnnotationStats, where: str = "") -> go.Figure:
     """Boundary rate per kb around CDS starts / stops (model vs fixed grid vs random), in bins of
     `METAPLOT_BIN` bp so that a handful of genes still gives a readable profile."""
-    stages = stats["stages"]
+    stages = stats.stages
     fig = make_subplots(rows=len(stages), cols=2, shared_yaxes=True,
-                        subplot_titles=[f"stage {st_['stage']}: {w}" for st_ in stages
+                        subplot_titles=[f"stage {st_.stage}: {w}" for st_ in stages
                                         for w in ("around CDS starts", "around CDS stops")])
     for r, st_ in enumerate(stages, start=1):
-        for c, key in ((1, "metaplot_start"), (2, "metaplot_stop")):
-            for name, seg in st_["segmentations"].items():
-                n = seg["metaplot_cds_starts" if c == 1 else "metaplot_cds_stops"]
-                x, y = binned(np.asarray(seg[key]))
+        for c in (1, 2):
+            for name, seg in st_.segmentations.items():
+                rate, n = seg.metaplot(at_start=c == 1)
+                x, y = binned(np.asarray(rate))
                 fig.add_trace(go.Scatter(x=x, y=1000 * y, mode="lines+markers", marker={"size": 4},
                                          name=f"{name} (n={n})", legendgroup=name,
                                          showlegend=(r == 1 and c == 1),

@@ -18,16 +18,23 @@ import numpy as np
 import streamlit as st
 
 from hnet_bio.atomic import atomic_write_bytes
+from hnet_bio.metadata import CheckpointMetadata
 from modalities.annotations import Feature, read_annotations
-from modalities.audio import AUDIO_SUFFIXES, DEFAULT_SAMPLE_RATE
+from modalities.audio import AUDIO_SUFFIXES
+from modalities.corpora import CORPORA, corpus_files
 from modalities.errors import FastaFormatError, MissingInputError
 from modalities.iupac import LETTERS
 from modalities.seqio import check_file, sequence_format
 from pipelines.errors import UsageError
-from pipelines.inputs import Item, audio_items, dna_items
+from pipelines.inputs import Item, audio_items, dna_items, sample_rate_of
 from pipelines.runs.resolve import DEFAULT_DNA_CHECKPOINT, checkpoint_choices
 
 EMBEDDED = "dna-sample"
+# What `hnet-bio browse` (pipelines/browse.py) sets for the page to open with.
+ENV_CHECKPOINT = "HNET_BIO_BROWSE_CHECKPOINT"
+ENV_DATA = "HNET_BIO_BROWSE_DATA"
+ENV_REGION = "HNET_BIO_BROWSE_REGION"
+ENV_POSITION = "HNET_BIO_BROWSE_POSITION"
 MODES = ("file path", "upload", "typed bases")
 DEFAULT_WINDOW = 2000  # bytes per screen: 2 kb of DNA, 0.25 s of 8 kHz audio
 MAX_WINDOW = 20_000
@@ -63,28 +70,38 @@ class Source:
         return self.item.length
 
 
-def startup_defaults() -> dict[str, str]:
-    """Start-up input from `hnet-bio browse` (environment), else the shipped model on dna-sample."""
-    return {"checkpoint": os.environ.get("HNET_BIO_BROWSE_CHECKPOINT", DEFAULT_DNA_CHECKPOINT),
-            "data": os.environ.get("HNET_BIO_BROWSE_DATA", EMBEDDED),
-            "region": os.environ.get("HNET_BIO_BROWSE_REGION", ""),
-            "position": os.environ.get("HNET_BIO_BROWSE_POSITION", "")}
+@dataclass(frozen=True)
+class Startup:
+    """The input the page opens with: from `hnet-bio browse` (environment), else the shipped DNA
+    model on dna-sample."""
+
+    checkpoint: str
+    data: str
+    region: str
+    position: int | None  # 1-based genome coordinate to open at
 
 
-def sidebar(defaults: dict[str, str]) -> Choice:
+def startup_defaults() -> Startup:
+    position = os.environ.get(ENV_POSITION, "")
+    return Startup(checkpoint=os.environ.get(ENV_CHECKPOINT, DEFAULT_DNA_CHECKPOINT),
+                   data=os.environ.get(ENV_DATA, EMBEDDED), region=os.environ.get(ENV_REGION, ""),
+                   position=int(position) if position else None)
+
+
+def sidebar(defaults: Startup) -> Choice:
     """The input widgets (sidebar); keys are stable so tests and links can drive them."""
     sb = st.sidebar
     sb.header("Input")
     known = checkpoint_choices()
-    ckpt = sb.text_input("Checkpoint (shipped name, runs/NAME or path)", defaults["checkpoint"], key="ckpt",
+    ckpt = sb.text_input("Checkpoint (shipped name, runs/NAME[@last|@STEP] or path)", defaults.checkpoint,
+                         key="ckpt",
                          help="known here: " + (", ".join(known) if known else "none found"))
     mode = sb.radio("Sequence or sound from", MODES, key="mode", horizontal=True)
     path = region = typed = ""
     upload = None
     if mode == "file path":
-        path = sb.text_input("File (FASTA/GenBank/GFF3/WAV/FLAC, or dna-sample)", defaults["data"],
-                             key="path")
-        region = sb.text_input("Record or region (chr:start-end, 1-based)", defaults["region"], key="region")
+        path = sb.text_input("File (FASTA/GenBank/GFF3/WAV/FLAC, or dna-sample)", defaults.data, key="path")
+        region = sb.text_input("Record or region (chr:start-end, 1-based)", defaults.region, key="region")
     elif mode == "upload":
         up = sb.file_uploader("Upload a file", key="upload")
         upload = (up.name, up.getvalue()) if up is not None else None
@@ -95,9 +112,8 @@ def sidebar(defaults: dict[str, str]) -> Choice:
                                  max_value=MAX_WINDOW, value=DEFAULT_WINDOW, step=500, key="window"))
     sb.header("Compare")
     compare = sb.text_input("Second checkpoint (optional)", "", key="compare")
-    pos = int(defaults["position"]) if defaults.get("position") else None
     return Choice(ckpt.strip(), compare.strip(), mode, path.strip(), region.strip(), typed, upload, window,
-                  pos)
+                  defaults.position)
 
 
 def _digest(data: np.ndarray, *extra: object) -> str:
@@ -107,8 +123,6 @@ def _digest(data: np.ndarray, *extra: object) -> str:
 
 
 def _embedded_path() -> str:
-    from modalities.corpora import CORPORA, corpus_files
-
     return str(corpus_files(CORPORA[EMBEDDED])[0])
 
 
@@ -127,10 +141,12 @@ def is_audio_file(path: str) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _read_dna(path: str, stamp: tuple[float, int], region: str) -> tuple[Item, list[str], list[Feature]]:
-    """(the item, record names, CDS/gene features on its record); cached per file version and region."""
+def _read_dna(path: str, stamp: tuple[float, int], region: str,
+              soft_mask: bool) -> tuple[Item, list[str], list[Feature]]:
+    """(the item, record names, CDS/gene features on its record) in the checkpoint's convention
+    (lower case kept for a soft-masking model); cached per file version, region and convention."""
     check_file(path)
-    items = dna_items(path, [region] if region else [])
+    items = dna_items(path, [region] if region else [], soft_mask=soft_mask)
     if not items:
         raise FastaFormatError(path, "no sequence records")
     item = items[0]
@@ -157,8 +173,10 @@ def typed_item(text: str) -> Item:
     return Item("typed", np.frombuffer(raw, dtype=np.uint8).copy(), "typed bases", "typed")
 
 
-def load_source(choice: Choice, modality: str, meta: dict) -> Source:
-    """The input of `choice` for a checkpoint of `modality`; typed errors for anything wrong."""
+def load_source(choice: Choice, meta: CheckpointMetadata) -> Source:
+    """The input of `choice` for a checkpoint with metadata `meta` (its modality, its convention);
+    typed errors for anything wrong."""
+    modality = meta.modality
     if choice.mode == "typed bases":
         kind, path = "dna", None
     elif choice.mode == "upload":
@@ -184,10 +202,10 @@ def load_source(choice: Choice, modality: str, meta: dict) -> Source:
     if kind == "audio":
         if choice.region:
             raise UsageError("a region selects DNA; it does not apply to audio")
-        rate = int(meta.get("sample_rate") or DEFAULT_SAMPLE_RATE)
+        rate = sample_rate_of(meta)
         item = _read_audio(path, stamp, rate)
         return Source("audio", item, _digest(item.data, path, rate))
-    item, names, feats = _read_dna(path, stamp, choice.region)
+    item, names, feats = _read_dna(path, stamp, choice.region, meta.soft_mask)
     key = _digest(item.data, path, choice.region, item.start0, item.strand)
     return Source("dna", item, key, feats, names)
 

@@ -58,10 +58,10 @@ def compare_panel(choice: Choice, source: Source, page: Page, first: Loaded, a) 
     except HNetBioError as exc:
         st.error(f"comparison: {exc}")
         return
-    rows = agreement_table(a, b)
-    if rows:
-        st.metric("boundary agreement (stage 0, F1 of boundary positions)", f"{rows[0]['boundary F1']:.3f}")
-        st.dataframe(rows, hide_index=True)
+    agreement = agreement_table(a, b)
+    if agreement:
+        st.metric("boundary agreement (stage 0, F1 of boundary positions)", f"{agreement[0].f1:.3f}")
+        st.dataframe([row.table_row() for row in agreement], hide_index=True)
     view(source, page, second, b, key="second", title=choice.compare, details=False)
 
 
@@ -97,7 +97,7 @@ def main() -> None:
     choice = sidebar(startup_defaults())
     try:
         ckpt = load_checkpoint(choice.checkpoint)
-        source = load_source(choice, ckpt.modality, ckpt.meta)
+        source = load_source(choice, ckpt.meta)
     except HNetBioError as exc:
         st.error(str(exc))
         return

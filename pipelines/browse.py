@@ -1,10 +1,12 @@
 """`hnet-bio browse`: start the Streamlit boundary browser (app/) on this machine and print its URL.
 
 With no arguments it opens the shipped DNA model on the embedded genome (``dna-sample``, H. pylori
-G27) at a gene-rich stretch; ``--checkpoint`` takes a shipped model name, a run under ``runs/``
-or a path (see pipelines/runs/resolve.py), ``--data`` a FASTA/GenBank/GFF3/audio file or
-``dna-sample``. The server listens on 127.0.0.1 unless ``--host`` says otherwise: the page runs
-models on files of this machine, so it is not offered to the network by default.
+G27) at a gene-rich stretch; ``--checkpoint`` takes what every command's ``--checkpoint`` takes (a
+checkpoint directory, a run directory (its best), RUN@last|@STEP or a shipped model;
+pipelines/runs/resolve.py), checked here before the server starts; ``--data`` a
+FASTA/GenBank/GFF3/audio file or ``dna-sample``. The server listens on 127.0.0.1 unless ``--host``
+says otherwise: the page runs models on files of this machine, so it is not offered to the network
+by default.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from pathlib import Path
 
 from pipelines.errors import UsageError
-from pipelines.runs.resolve import DEFAULT_DNA_CHECKPOINT
+from pipelines.runs.resolve import CHECKPOINT_HELP, DEFAULT_DNA_CHECKPOINT, resolve_checkpoint
 
 EMBEDDED = "dna-sample"
 # The 10 kb of dna-sample most covered by long ORFs (ATG..stop >= 300 nt, six frames: 99.9%;
@@ -46,15 +48,21 @@ def server_command(
     port: int = DEFAULT_PORT,
     host: str = "127.0.0.1",
 ) -> tuple[list[str], dict[str, str]]:
-    """(argv, environment) of the Streamlit server; the app reads its start-up input from the environment."""
+    """(argv, environment) of the Streamlit server; the app reads its start-up input from the environment.
+
+    The checkpoint is resolved here too, so a name that means nothing is one line before any server
+    starts; the app resolves the same text again (same working directory, same answer).
+    """
     if not 1 <= port <= 65535:
         raise UsageError(f"--port must be in 1..65535, got {port}")
     if data is not None and data != EMBEDDED and not Path(data).is_file():
         raise UsageError(f"{data}: no such file (give a FASTA/GenBank/GFF3/audio file or {EMBEDDED})")
+    checkpoint = checkpoint or DEFAULT_DNA_CHECKPOINT
+    resolve_checkpoint(checkpoint)
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])  # this checkout, not another install of hnet-bio
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    env[ENV_CHECKPOINT] = checkpoint or DEFAULT_DNA_CHECKPOINT
+    env[ENV_CHECKPOINT] = checkpoint
     env[ENV_DATA] = data or EMBEDDED
     if region:
         env[ENV_REGION] = region
@@ -86,9 +94,8 @@ def serve(argv: list[str], env: dict[str, str], port: int, host: str) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("browse", help="the boundary browser (Streamlit) in a web page",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", metavar="DIR_OR_NAME",
-                   help=f"shipped model name, run under runs/, or checkpoint path (default "
-                        f"{DEFAULT_DNA_CHECKPOINT})")
+    p.add_argument("--checkpoint", metavar="CKPT",
+                   help=f"{CHECKPOINT_HELP} (default {DEFAULT_DNA_CHECKPOINT})")
     p.add_argument("--data", metavar="FILE", help=f"FASTA/GenBank/GFF3/audio file (default {EMBEDDED})")
     p.add_argument("--region", metavar="R", help="chr:start-end (1-based inclusive) to open")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")

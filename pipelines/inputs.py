@@ -23,10 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modalities.audio import encode_file
+from hnet_bio.checkpoint import load_pretrained
+from hnet_bio.lm import HNetLM, IsotropicLM
+from hnet_bio.metadata import CheckpointMetadata
+from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
 from modalities.dna import read_fasta, read_sequence
 from modalities.regions import Region, parse_region, read_bed
 from pipelines.errors import UsageError
+from pipelines.runs.resolve import resolve_checkpoint
 
 
 @dataclass
@@ -91,17 +95,24 @@ def audio_items(files: Sequence[str | os.PathLike[str]], sample_rate: int) -> li
     return [Item(Path(f).stem, encode_file(f, sample_rate), str(f), sample_rate=sample_rate) for f in files]
 
 
-def load_model_for(checkpoint: str | os.PathLike[str], wanted: str) -> tuple[object, dict]:
-    """The checkpoint's model and metadata, refusing one trained on the other modality."""
-    from hnet_bio.checkpoint import checkpoint_modality, load_pretrained
+def sample_rate_of(meta: CheckpointMetadata) -> int:
+    """The rate an audio checkpoint's bytes are sampled at: the recorded one, else the default
+    (`modalities.audio.DEFAULT_SAMPLE_RATE`; checkpoints from before the rate was recorded)."""
+    return meta.sample_rate_or(DEFAULT_SAMPLE_RATE)
 
-    model, meta = load_pretrained(checkpoint)
-    modality = checkpoint_modality(meta)
-    if modality != wanted:
+
+def load_model_for(
+    checkpoint: str | os.PathLike[str], wanted: str
+) -> tuple[HNetLM | IsotropicLM, CheckpointMetadata]:
+    """The model and metadata of the checkpoint the user named (`pipelines.runs.resolve`: a
+    checkpoint or run directory, RUN@last|@STEP, a shipped name), refusing the other modality."""
+    model, meta = load_pretrained(resolve_checkpoint(checkpoint).path)
+    assert isinstance(model, (HNetLM, IsotropicLM))
+    if meta.modality != wanted:
         given = "--audio files" if wanted == "audio" else "DNA (--fasta)"
-        article = "an" if modality == "audio" else "a"
-        raise UsageError(f"{checkpoint}: {article} {modality} checkpoint cannot read {given}; "
-                         f"give {'--audio FILES' if modality == 'audio' else '--fasta FILE'} instead")
+        article = "an" if meta.is_audio else "a"
+        raise UsageError(f"{checkpoint}: {article} {meta.modality} checkpoint cannot read {given}; "
+                         f"give {'--audio FILES' if meta.is_audio else '--fasta FILE'} instead")
     return model, meta
 
 
@@ -125,21 +136,17 @@ class InputSpec:
         return cls(args.fasta, args.region, args.bed, args.audio or ())
 
 
-def read_items(meta: dict, spec: InputSpec) -> list[Item]:
+def read_items(meta: CheckpointMetadata, spec: InputSpec) -> list[Item]:
     """The job's input as Items, in the checkpoint's byte convention (soft-masking, sample rate)."""
-    from modalities.audio import DEFAULT_SAMPLE_RATE
-
     fasta, regions, bed, audio = spec.fasta, spec.regions, spec.bed, spec.audio
-
     if (fasta is None) == (not audio):
         raise UsageError("give exactly one of --fasta FILE or --audio FILES")
     if audio:
         if regions or bed is not None:
             raise UsageError("--region/--bed select DNA regions; they do not apply to --audio")
-        return audio_items(audio, int(meta.get("sample_rate") or DEFAULT_SAMPLE_RATE))
+        return audio_items(audio, sample_rate_of(meta))
     assert fasta is not None
-    soft = "softmask" in str(meta.get("byte_convention", ""))
-    return dna_items(fasta, regions, bed, soft_mask=soft)
+    return dna_items(fasta, regions, bed, soft_mask=meta.soft_mask)
 
 
 def check_outputs(paths: Sequence[str | os.PathLike[str] | None], overwrite: bool) -> None:

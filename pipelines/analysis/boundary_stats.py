@@ -18,16 +18,76 @@ coordinates (see pipelines/inputs.py for reverse-strand regions).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
+from hnet_bio.atomic import atomic_path
 from modalities.annotations import Feature
 from pipelines.inputs import Item
 
 MODEL = "model"
 GRID = "fixed-grid"
 RANDOM = "random"
+
+
+@dataclass(frozen=True)
+class PhaseRates:
+    """Boundaries per base at codon phase 0, 1, 2 (None where no base has that phase): over all
+    CDS, over CDS on the strand the model read, and over CDS on the other strand."""
+
+    all: list[float | None]
+    same_strand: list[float | None]
+    opposite_strand: list[float | None]
+
+
+@dataclass(frozen=True)
+class SegmentationStats:
+    """One segmentation of one stage against the CDS annotation (rates are boundaries per base)."""
+
+    boundaries: int
+    bases_in_cds: int
+    bases_outside_cds: int
+    rate_in_cds: float | None
+    rate_outside_cds: float | None
+    in_out_ratio: float | None
+    phase_rate: PhaseRates
+    phase_contrast: float | None  # (max - min) / mean of the three phase rates
+    metaplot_start: list[float]  # (2F+1,) rate at offsets -F..F around CDS starts
+    metaplot_stop: list[float]  # (2F+1,) the same around CDS stops
+    metaplot_cds_starts: int  # starts counted (the most at any offset)
+    metaplot_cds_stops: int
+
+    def metaplot(self, at_start: bool) -> tuple[list[float], int]:
+        """(rate per offset, anchors counted) around CDS starts (at_start) or stops."""
+        if at_start:
+            return self.metaplot_start, self.metaplot_cds_starts
+        return self.metaplot_stop, self.metaplot_cds_stops
+
+
+@dataclass(frozen=True)
+class StageStats:
+    stage: int
+    segmentations: dict[str, SegmentationStats]  # MODEL, GRID, RANDOM, then any extra controls
+
+
+@dataclass(frozen=True)
+class AnnotationStats:
+    """What ``hnet-bio boundaries --annotations`` writes as OUT.cds.json (`to_json`)."""
+
+    flank: int
+    cds_features: int
+    bases: int
+    stages: list[StageStats]
+    checkpoint: str | None = None  # the checkpoint as the user named it, once the job knows it
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, keys in field order (``checkpoint`` only when set)."""
+        out = asdict(self)
+        if self.checkpoint is None:
+            del out["checkpoint"]
+        return out
 
 
 def grid_positions(length: int, n: int) -> np.ndarray:
@@ -99,7 +159,7 @@ def _rate(num: float, den: float) -> float | None:
 
 def segmentation_stats(
     marks: list[np.ndarray], items: list[Item], tracks: list[_Track], flank: int
-) -> dict:
+) -> SegmentationStats:
     """Statistics of one segmentation; marks[i] (L_i,) bool over item i's forward span."""
     inside = outside = b_in = b_out = 0
     ph_b = np.zeros((3, 3))  # rows: all / same strand / opposite; columns: phase
@@ -115,20 +175,19 @@ def segmentation_stats(
             ph_b[row] += np.bincount(tr.phase[sel & mark], minlength=3)
     start_rate, start_n = _metaplot(marks, items, [(t.starts, t.start_dir) for t in tracks], flank)
     stop_rate, stop_n = _metaplot(marks, items, [(t.stops, t.stop_dir) for t in tracks], flank)
-    phases = {name: [_rate(ph_b[r, k], ph_n[r, k]) for k in range(3)]
-              for r, name in enumerate(("all", "same_strand", "opposite_strand"))}
+    phases = PhaseRates(*([_rate(ph_b[r, k], ph_n[r, k]) for k in range(3)] for r in range(3)))
     rate_in, rate_out = _rate(b_in, inside), _rate(b_out, outside)
-    return {
-        "boundaries": int(sum(int(m.sum()) for m in marks)),
-        "bases_in_cds": inside, "bases_outside_cds": outside,
-        "rate_in_cds": rate_in, "rate_outside_cds": rate_out,
-        "in_out_ratio": (rate_in / rate_out) if rate_in is not None and rate_out else None,
-        "phase_rate": phases,
-        "phase_contrast": _contrast(phases["all"]),
-        "metaplot_start": [float(v) for v in start_rate], "metaplot_stop": [float(v) for v in stop_rate],
-        "metaplot_cds_starts": int(start_n.max()) if start_n.size else 0,
-        "metaplot_cds_stops": int(stop_n.max()) if stop_n.size else 0,
-    }
+    return SegmentationStats(
+        boundaries=int(sum(int(m.sum()) for m in marks)),
+        bases_in_cds=inside, bases_outside_cds=outside,
+        rate_in_cds=rate_in, rate_outside_cds=rate_out,
+        in_out_ratio=(rate_in / rate_out) if rate_in is not None and rate_out else None,
+        phase_rate=phases,
+        phase_contrast=_contrast(phases.all),
+        metaplot_start=[float(v) for v in start_rate], metaplot_stop=[float(v) for v in stop_rate],
+        metaplot_cds_starts=int(start_n.max()) if start_n.size else 0,
+        metaplot_cds_stops=int(stop_n.max()) if stop_n.size else 0,
+    )
 
 
 def _contrast(rates: list[float | None]) -> float | None:
@@ -150,7 +209,7 @@ def annotation_stats(
     features: Sequence[Feature],
     flank: int = 150,
     seed: int = 0,
-) -> dict:
+) -> AnnotationStats:
     """Statistics per stage and segmentation.
 
     boundaries: segmentation name -> per item (S, L_i) bool boundary flags in the item's byte
@@ -166,23 +225,30 @@ def annotation_stats(
         segs: dict[str, list[np.ndarray]] = {}
         for name, per_item in boundaries.items():
             segs[name] = [forward_marks(it, b[s]) for it, b in zip(items, per_item)]
-        grid, rand = [], []
-        for it, m in zip(items, segs[MODEL]):
-            n = int(m.sum())
-            controls = ((grid, grid_positions(it.length, n)), (rand, random_positions(it.length, n, rng)))
-            for dest, pos in controls:
-                mark = np.zeros(it.length, dtype=bool)
-                mark[pos] = True
-                dest.append(mark)
+        grid, rand = _controls(items, segs[MODEL], rng)
         segs = {MODEL: segs[MODEL], GRID: grid, RANDOM: rand,
                 **{k: v for k, v in segs.items() if k != MODEL}}
-        out.append({"stage": s, "segmentations": {k: segmentation_stats(v, items, tracks, flank)
-                                                  for k, v in segs.items()}})
-    return {"flank": flank, "cds_features": sum(1 for f in features if f.type == "CDS"),
-            "bases": int(sum(it.length for it in items)), "stages": out}
+        out.append(StageStats(s, {k: segmentation_stats(v, items, tracks, flank) for k, v in segs.items()}))
+    return AnnotationStats(flank=flank, cds_features=sum(1 for f in features if f.type == "CDS"),
+                           bases=int(sum(it.length for it in items)), stages=out)
 
 
-def markdown_table(stats: dict) -> str:
+def _controls(
+    items: list[Item], model: list[np.ndarray], rng: np.random.Generator
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(fixed grid, uniformly random) boundary flags with the model's count on each item."""
+    grid, rand = [], []
+    for it, m in zip(items, model):
+        n = int(m.sum())
+        controls = ((grid, grid_positions(it.length, n)), (rand, random_positions(it.length, n, rng)))
+        for dest, pos in controls:
+            mark = np.zeros(it.length, dtype=bool)
+            mark[pos] = True
+            dest.append(mark)
+    return grid, rand
+
+
+def markdown_table(stats: AnnotationStats) -> str:
     """The headline numbers as a Markdown table (one row per stage and segmentation)."""
     rows = ["| stage | segmentation | boundaries | per kb in CDS | per kb outside | in/out | "
             "phase 0 / 1 / 2 (per kb) | phase contrast |", "|---|---|---|---|---|---|---|---|"]
@@ -190,37 +256,36 @@ def markdown_table(stats: dict) -> str:
     def kb(v: float | None) -> str:
         return "-" if v is None else f"{1000 * v:.1f}"
 
-    for st in stats["stages"]:
-        for name, r in st["segmentations"].items():
-            ph = " / ".join(kb(v) for v in r["phase_rate"]["all"])
-            ratio = "-" if r["in_out_ratio"] is None else f"{r['in_out_ratio']:.3f}"
-            contrast = "-" if r["phase_contrast"] is None else f"{r['phase_contrast']:.3f}"
-            rows.append(f"| {st['stage']} | {name} | {r['boundaries']:,} | {kb(r['rate_in_cds'])} | "
-                        f"{kb(r['rate_outside_cds'])} | {ratio} | {ph} | {contrast} |")
+    for st in stats.stages:
+        for name, r in st.segmentations.items():
+            ph = " / ".join(kb(v) for v in r.phase_rate.all)
+            ratio = "-" if r.in_out_ratio is None else f"{r.in_out_ratio:.3f}"
+            contrast = "-" if r.phase_contrast is None else f"{r.phase_contrast:.3f}"
+            rows.append(f"| {st.stage} | {name} | {r.boundaries:,} | {kb(r.rate_in_cds)} | "
+                        f"{kb(r.rate_outside_cds)} | {ratio} | {ph} | {contrast} |")
     return "\n".join(rows)
 
 
-def plot_metaplot(stats: dict, path: str) -> None:
+def plot_metaplot(stats: AnnotationStats, path: str) -> None:
     """Boundary rate around CDS starts and stops, one row of panels per stage, written atomically."""
-    import matplotlib
+    import matplotlib  # why: heavy, and only this figure needs it (the CLI imports this module)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hnet_bio.atomic import atomic_path
-
-    flank = stats["flank"]
+    flank = stats.flank
     x = np.arange(-flank, flank + 1)
-    n = max(1, len(stats["stages"]))
+    n = max(1, len(stats.stages))
     fig, axes = plt.subplots(n, 2, figsize=(11, 3.2 * n), squeeze=False, sharey="row")
-    for row, st in enumerate(stats["stages"]):
-        for col, key, title in ((0, "metaplot_start", "CDS start (first base of start codon)"),
-                                (1, "metaplot_stop", "CDS stop (last base of stop codon)")):
+    for row, st in enumerate(stats.stages):
+        for col, at_start, title in ((0, True, "CDS start (first base of start codon)"),
+                                     (1, False, "CDS stop (last base of stop codon)")):
             ax = axes[row][col]
-            for name, r in st["segmentations"].items():
-                ax.plot(x, 1000 * np.asarray(r[key]), label=name, lw=1.2 if name == MODEL else 0.8)
+            for name, r in st.segmentations.items():
+                ax.plot(x, 1000 * np.asarray(r.metaplot(at_start)[0]), label=name,
+                        lw=1.2 if name == MODEL else 0.8)
             ax.axvline(0, color="grey", lw=0.5)
-            ax.set_title(f"stage {st['stage']}: {title}", fontsize=9)
+            ax.set_title(f"stage {st.stage}: {title}", fontsize=9)
             ax.set_xlabel("offset (bp, gene orientation)")
             ax.set_ylabel("boundaries per kb")
         axes[row][0].legend(fontsize=7)

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+import torchaudio
+
+from modalities.audio import mu_law_decode
 
 _CODE = np.full(256, -1, dtype=np.int64)
 for _i, _b in enumerate(b"ACGT"):
@@ -51,11 +55,6 @@ def kmer_frequencies(seqs: Sequence[np.ndarray], k: int) -> np.ndarray:
 
 def logmel_stats(seqs: Sequence[np.ndarray], sample_rate: int, n_mels: int = 40) -> np.ndarray:
     """(N, 2 * n_mels): mean and std over time of log mel energies (25 ms frames, 10 ms hop)."""
-    import torch
-    import torchaudio
-
-    from modalities.audio import mu_law_decode
-
     mel = torchaudio.transforms.MelSpectrogram(
         sample_rate=sample_rate, n_fft=int(0.025 * sample_rate), hop_length=int(0.010 * sample_rate),
         n_mels=n_mels, f_max=sample_rate / 2,

@@ -4,7 +4,7 @@
     from sklearn.preprocessing import StandardScaler
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
-    pipe = make_pipeline(HNetEmbedder("runs/x/checkpoints/best"), StandardScaler(), LogisticRegression())
+    pipe = make_pipeline(HNetEmbedder("runs/x"), StandardScaler(), LogisticRegression())  # its best
     cross_val_score(pipe, ["ACGT...", "TTGA...", ...], labels, cv=5)
 
 X is a list of sequences: DNA as str/bytes (upper-cased unless the checkpoint keeps soft-masking),
@@ -20,9 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from hnet_bio.checkpoint import load_pretrained
+from modalities.audio import mu_law_encode
 from pipelines.analysis import DEFAULT_STRIDE, DEFAULT_WINDOW, hidden_levels, num_stages
 from pipelines.features.embedding import (
     DEFAULT_LEVEL,
@@ -32,6 +35,7 @@ from pipelines.features.embedding import (
     level_width,
     stack,
 )
+from pipelines.runs.resolve import resolve_checkpoint
 
 
 class HNetEmbedder(TransformerMixin, BaseEstimator):
@@ -64,21 +68,20 @@ class HNetEmbedder(TransformerMixin, BaseEstimator):
         return tags
 
     def fit(self, X: Sequence[Any] | None = None, y: Any = None) -> HNetEmbedder:
-        """Load the checkpoint (nothing is learned from X)."""
-        from hnet_bio.checkpoint import checkpoint_modality, load_pretrained
-
+        """Load the checkpoint (nothing is learned from X): a checkpoint or run directory,
+        RUN@last|@STEP or a shipped model's name, as every ``--checkpoint`` option takes."""
         if self.checkpoint is None:
-            raise ValueError("HNetEmbedder needs checkpoint= (a checkpoint directory)")
+            raise ValueError("HNetEmbedder needs checkpoint= (a checkpoint directory, run or shipped model)")
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
-        model, meta = load_pretrained(self.checkpoint)
+        model, meta = load_pretrained(resolve_checkpoint(self.checkpoint).path)
         levels = hidden_levels(num_stages(model))
         if self.level not in levels:
             choices = ", ".join(levels)
             raise ValueError(f"unknown level {self.level!r} for this model; choose one of {choices}")
         self.model_ = model
-        self.modality_ = checkpoint_modality(meta)
-        self.soft_mask_ = "softmask" in str(meta.get("byte_convention", ""))
+        self.modality_ = meta.modality
+        self.soft_mask_ = meta.soft_mask
         self.n_features_out_ = level_width(model, self.level)
         return self
 
@@ -87,8 +90,6 @@ class HNetEmbedder(TransformerMixin, BaseEstimator):
             arr = np.asarray(x)
             if arr.dtype == np.uint8:
                 return arr.ravel()
-            from modalities.audio import mu_law_encode
-
             return mu_law_encode(arr.astype(np.float32).ravel())
         if isinstance(x, np.ndarray):
             x = x.tobytes() if x.dtype == np.uint8 else str(x.item() if x.ndim == 0 else x)
@@ -104,8 +105,6 @@ class HNetEmbedder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         if isinstance(X, (str, bytes)):
             raise TypeError("X must be a list of sequences, not a single sequence")
-        import torch
-
         seqs = [self._to_bytes(x) for x in X]
         if not seqs:
             return np.zeros((0, self.n_features_out_), dtype=np.float32)

@@ -13,25 +13,58 @@ stops before any model runs, with one line naming the file.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
+from hnet_bio.metadata import CheckpointMetadata
+from modalities.audio import encode_file
 from modalities.dna import read_sequence
 from modalities.errors import InputError, MissingInputError
 from pipelines.errors import UsageError
 from pipelines.features.tasks import Task
+from pipelines.inputs import sample_rate_of
 
 SPLITS = ("train", "test")
 
 
-def read_labels(path: str | os.PathLike[str], fasta: str | None, meta: dict) -> Task:
-    """The labelled examples as a Task (x_test empty and y_test None when there is no split column)."""
+@dataclass(frozen=True)
+class Example:
+    """One line of the labels file: a sequence (record, region or audio path), its label, its split."""
+
+    sequence: str
+    label: str
+    split: str | None  # "train", "test", or None without a split column
+
+
+def read_labels(path: str | os.PathLike[str], fasta: str | None, meta: CheckpointMetadata) -> Task:
+    """The labelled examples as a Task (x_test empty and y_test None when there is no split column),
+    their bytes in the checkpoint's convention (soft-masking, audio sample rate)."""
     p = Path(path)
+    rows = read_examples(p)
+    splits = {r.split for r in rows}
+    audio = fasta is None
+    rate = sample_rate_of(meta)
+    xs = [_example_bytes(p, r.sequence, fasta, rate, meta.soft_mask) for r in rows]
+    y = np.array([r.label for r in rows])
+    modality = "audio" if audio else "dna"
+    if None in splits:
+        return Task(p.stem, modality, xs, y, [], None, f"labels from {p.name} (CV)",
+                    sample_rate=rate if audio else None)
+    train = [i for i, r in enumerate(rows) if r.split == "train"]
+    test = [i for i, r in enumerate(rows) if r.split == "test"]
+    if not train or not test:
+        raise UsageError(f"{p}: the split column needs both train and test examples")
+    return Task(p.stem, modality, [xs[i] for i in train], y[train], [xs[i] for i in test],
+                y[test], f"labels from {p.name}", sample_rate=rate if audio else None)
+
+
+def read_examples(p: Path) -> list[Example]:
+    """The lines of a labels file, checked: at least two classes, a split on every line or on none."""
     if not p.is_file():
         raise MissingInputError(p, "no such labels file")
-    rows: list[tuple[str, str, str | None]] = []
+    rows: list[Example] = []
     for lineno, raw in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if not raw.strip() or raw.startswith("#"):
             continue
@@ -43,38 +76,26 @@ def read_labels(path: str | os.PathLike[str], fasta: str | None, meta: dict) -> 
         split = cols[2].strip().lower() if len(cols) == 3 else None
         if split is not None and split not in SPLITS:
             raise InputError(p, f"line {lineno}: split must be train or test, got {cols[2]!r}")
-        rows.append((cols[0].strip(), cols[1].strip(), split))
+        rows.append(Example(cols[0].strip(), cols[1].strip(), split))
     if not rows:
         raise InputError(p, "no labelled examples")
-    splits = {r[2] for r in rows}
+    splits = {r.split for r in rows}
     if None in splits and len(splits) > 1:
         raise InputError(p, "give a split column on every line or on none")
-    labels = sorted({r[1] for r in rows})
+    labels = sorted({r.label for r in rows})
     if len(labels) < 2:
         raise InputError(p, f"only one class ({labels[0]!r}); a classifier needs at least two")
-    audio = fasta is None
-    rate = int(meta.get("sample_rate") or DEFAULT_SAMPLE_RATE)
-    soft = "softmask" in str(meta.get("byte_convention", ""))
-    xs: list[np.ndarray] = []
-    for spec, _, _ in rows:
-        if audio:
-            f = Path(spec) if Path(spec).is_absolute() else p.parent / spec
-            if not f.is_file():
-                raise MissingInputError(p, f"unknown sequence {spec!r}: no audio file {f} (or give --fasta)")
-            xs.append(encode_file(f, rate))
-        else:
-            assert fasta is not None
-            seq = read_sequence(fasta, spec, soft_mask=soft)
-            if not seq:
-                raise InputError(p, f"sequence {spec!r} is empty")
-            xs.append(np.frombuffer(seq, dtype=np.uint8))
-    y = np.array([r[1] for r in rows])
-    if None in splits:
-        return Task(p.stem, "audio" if audio else "dna", xs, y, [], None, f"labels from {p.name} (CV)",
-                    sample_rate=rate if audio else None)
-    train = [i for i, r in enumerate(rows) if r[2] == "train"]
-    test = [i for i, r in enumerate(rows) if r[2] == "test"]
-    if not train or not test:
-        raise UsageError(f"{p}: the split column needs both train and test examples")
-    return Task(p.stem, "audio" if audio else "dna", [xs[i] for i in train], y[train], [xs[i] for i in test],
-                y[test], f"labels from {p.name}", sample_rate=rate if audio else None)
+    return rows
+
+
+def _example_bytes(p: Path, spec: str, fasta: str | None, rate: int, soft_mask: bool) -> np.ndarray:
+    """(L,) uint8: the audio file (mu-law at ``rate``) or the record/region of ``fasta``."""
+    if fasta is None:
+        f = Path(spec) if Path(spec).is_absolute() else p.parent / spec
+        if not f.is_file():
+            raise MissingInputError(p, f"unknown sequence {spec!r}: no audio file {f} (or give --fasta)")
+        return encode_file(f, rate)
+    seq = read_sequence(fasta, spec, soft_mask=soft_mask)
+    if not seq:
+        raise InputError(p, f"sequence {spec!r} is empty")
+    return np.frombuffer(seq, dtype=np.uint8)

@@ -20,6 +20,8 @@ BOOTSTRAP = 1000
 
 def probe(seed: int = 0, folds: int = CV_FOLDS) -> Any:
     """StandardScaler + LogisticRegression with C picked by stratified k-fold accuracy (GridSearchCV)."""
+    # why local: scikit-learn takes about a second to import, and the CLI imports every job (and so
+    # this module) just to build its parser
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import Pipeline
@@ -30,17 +32,46 @@ def probe(seed: int = 0, folds: int = CV_FOLDS) -> Any:
     return GridSearchCV(pipe, {"logreg__C": list(C_GRID)}, cv=cv, scoring="accuracy", n_jobs=1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Metric:
+    """A point value with its 95% bootstrap interval [low, high]."""
+
     value: float
     low: float
     high: float
 
-    def as_dict(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"value": self.value, "ci95": [self.low, self.high]}
 
     def __str__(self) -> str:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+@dataclass(frozen=True)
+class ProbeMetrics:
+    """The three numbers every probe row reports."""
+
+    accuracy: Metric
+    macro_f1: Metric
+    auroc: Metric
+
+    def each(self) -> tuple[Metric, Metric, Metric]:
+        return self.accuracy, self.macro_f1, self.auroc
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accuracy": self.accuracy.to_json(), "macro_f1": self.macro_f1.to_json(),
+                "auroc": self.auroc.to_json()}
+
+
+@dataclass(frozen=True)
+class ProbeScore:
+    """One probe fitted and scored: its metrics, the C that CV chose, that C's CV accuracy, and how
+    the metrics were measured (held-out test set or out-of-fold CV)."""
+
+    metrics: ProbeMetrics
+    c: float
+    cv_accuracy: float
+    evaluation: str
 
 
 def _binary_auroc(pos: np.ndarray, score: np.ndarray) -> float:
@@ -77,7 +108,7 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, classes: np.ndarray) -> float:
 
 
 def metrics(y: np.ndarray, pred: np.ndarray, proba: np.ndarray, classes: np.ndarray,
-            seed: int = 0, n_boot: int = BOOTSTRAP) -> dict[str, Metric]:
+            seed: int = 0, n_boot: int = BOOTSTRAP) -> ProbeMetrics:
     """Accuracy, macro-F1 and AUROC with percentile bootstrap 95% intervals (plain numpy, so 1000
     resamples cost milliseconds; tests hold the point values equal to scikit-learn's)."""
     def all3(idx: np.ndarray) -> tuple[float, float, float]:
@@ -87,12 +118,12 @@ def metrics(y: np.ndarray, pred: np.ndarray, proba: np.ndarray, classes: np.ndar
     point = all3(np.arange(len(y)))
     rng = np.random.default_rng(seed)
     boots = np.array([all3(rng.integers(0, len(y), len(y))) for _ in range(n_boot)])
-    out = {}
-    for j, name in enumerate(("accuracy", "macro_f1", "auroc")):
+    out = []
+    for j in range(3):
         col = boots[:, j][~np.isnan(boots[:, j])]
         lo, hi = (np.percentile(col, [2.5, 97.5]) if col.size else (np.nan, np.nan))
-        out[name] = Metric(point[j], float(lo), float(hi))
-    return out
+        out.append(Metric(point[j], float(lo), float(hi)))
+    return ProbeMetrics(*out)
 
 
 def folds_for(y: np.ndarray) -> int:
@@ -102,9 +133,9 @@ def folds_for(y: np.ndarray) -> int:
 
 def fit_and_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray | None,
                   y_test: np.ndarray | None, seed: int = 0,
-                  n_boot: int = BOOTSTRAP) -> dict:
+                  n_boot: int = BOOTSTRAP) -> ProbeScore:
     """Fit the probe on train and score test; or out-of-fold CV when there is no test set."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict  # why: see `probe`
 
     search = probe(seed, folds_for(y_train))
     if x_test is None or y_test is None:
@@ -114,12 +145,11 @@ def fit_and_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray |
         pred = classes[proba.argmax(1)]
         m = metrics(y_train, pred, proba, classes, seed, n_boot)
         search.fit(x_train, y_train)
-        return {"metrics": m, "C": search.best_params_["logreg__C"],
-                "cv_accuracy": float(search.best_score_), "evaluation": "out-of-fold (5-fold CV)"}
+        return ProbeScore(m, search.best_params_["logreg__C"], float(search.best_score_),
+                          "out-of-fold (5-fold CV)")
     search.fit(x_train, y_train)
     classes = search.classes_
     proba = search.predict_proba(x_test)
     pred = classes[proba.argmax(1)]
-    return {"metrics": metrics(y_test, pred, proba, classes, seed, n_boot),
-            "C": search.best_params_["logreg__C"], "cv_accuracy": float(search.best_score_),
-            "evaluation": "held-out test set"}
+    return ProbeScore(metrics(y_test, pred, proba, classes, seed, n_boot), search.best_params_["logreg__C"],
+                      float(search.best_score_), "held-out test set")

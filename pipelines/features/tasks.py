@@ -7,7 +7,8 @@
 - ``coding``: whether a 200 bp window's centre base lies in a CDS (either strand). Train on the
   Leptospira genome (`test.gbk.gz`), test on the E. coli draft (`test.gff.gz`) of `dna-annotated`;
   classes balanced by sampling the same number of centres inside and outside CDS.
-- ``speech-music``: 1-second windows of `audio-speech` vs `audio-music` at 8 kHz, split by file
+- ``speech-music``: 1-second windows of `audio-speech` vs `audio-music` at their native rate
+  (8 kHz, `modalities.corpora`), split by file
   (each corpus's own train/eval file split), classes balanced.
 
 Windows are drawn with a seeded generator (same seed, same windows); DNA windows with more than
@@ -17,6 +18,7 @@ Windows are drawn with a seeded generator (same seed, same windows); DNA windows
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,18 @@ from modalities.errors import CorpusError
 
 TASKS = ("organism", "coding", "speech-music")
 MAX_N = 0.1
+
+
+def _recorded_rate(*corpora: str) -> int:
+    """The native rate the audio corpora were recorded at (the same for all of them)."""
+    rates = {CORPORA[name].native_rate for name in corpora}
+    rate = rates.pop()
+    assert rate is not None and not rates, f"{corpora}: no single native rate"
+    return rate
+
+
+# speech-music windows come at the corpora's own rate, so no window is resampled
+SPEECH_MUSIC_RATE = _recorded_rate("audio-speech", "audio-music")
 
 
 @dataclass
@@ -41,7 +55,19 @@ class Task:
     y_test: np.ndarray | None
     description: str
     sample_rate: int | None = None
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # how the examples were drawn (written to the report)
+
+
+@dataclass
+class _Split:
+    """Examples of one split as they are drawn, class by class."""
+
+    xs: list[np.ndarray] = field(default_factory=list)
+    ys: list[str] = field(default_factory=list)
+
+    def add(self, windows: list[np.ndarray], label: str) -> None:
+        self.xs += windows
+        self.ys += [label] * len(windows)
 
 
 def _windows_from_units(corpus: Corpus, units: list[int], n: int, size: int, rng: np.random.Generator,
@@ -70,18 +96,13 @@ def _windows_from_units(corpus: Corpus, units: list[int], n: int, size: int, rng
 def organism_task(n_train: int = 100, n_test: int = 50, size: int = 512, seed: int = 0) -> Task:
     """n_train / n_test windows per species, from training / held-out strains."""
     rng = np.random.default_rng(seed)
-    parts: dict[str, tuple[list[np.ndarray], list[str]]] = {}
-    for split, n in (("train", n_train), ("eval", n_test)):
+    train, test = _Split(), _Split()
+    for part, split, n in ((train, "train", n_train), (test, "eval", n_test)):
         corpus = open_corpus("dna-bacteria", split)
-        xs: list[np.ndarray] = []
-        ys: list[str] = []
         for species in sorted({u.group for u in corpus.units}):
             units = [i for i, u in enumerate(corpus.units) if u.group == species]
-            xs += _windows_from_units(corpus, units, n, size, rng, dna=True)
-            ys += [species] * n
-        parts[split] = (xs, ys)
-    return Task("organism", "dna", parts["train"][0], np.array(parts["train"][1]), parts["eval"][0],
-                np.array(parts["eval"][1]),
+            part.add(_windows_from_units(corpus, units, n, size, rng, dna=True), species)
+    return Task("organism", "dna", train.xs, np.array(train.ys), test.xs, np.array(test.ys),
                 f"species of a {size} bp window; train strains vs held-out strains (dna-bacteria split)",
                 info={"window": size, "n_train_per_class": n_train, "n_test_per_class": n_test})
 
@@ -137,19 +158,16 @@ def coding_task(n_train: int = 200, n_test: int = 100, size: int = 200, seed: in
 
 
 def speech_music_task(n_train: int = 40, n_test: int = 20, seconds: float = 1.0, seed: int = 0,
-                      sample_rate: int = 8000) -> Task:
+                      sample_rate: int = SPEECH_MUSIC_RATE) -> Task:
     """n_train / n_test one-second windows per class, train files vs held-out files."""
     rng = np.random.default_rng(seed)
     size = round(seconds * sample_rate)
-    parts: dict[str, tuple[list[np.ndarray], list[str]]] = {"train": ([], []), "eval": ([], [])}
+    train, test = _Split(), _Split()
     for label, corpus_name in (("music", "audio-music"), ("speech", "audio-speech")):
-        for split, n in (("train", n_train), ("eval", n_test)):
+        for part, split, n in ((train, "train", n_train), (test, "eval", n_test)):
             corpus = open_corpus(corpus_name, split, sample_rate=sample_rate)
-            xs = _windows_from_units(corpus, list(range(len(corpus))), n, size, rng, dna=False)
-            parts[split][0].extend(xs)
-            parts[split][1].extend([label] * n)
-    return Task("speech-music", "audio", parts["train"][0], np.array(parts["train"][1]), parts["eval"][0],
-                np.array(parts["eval"][1]),
+            part.add(_windows_from_units(corpus, list(range(len(corpus))), n, size, rng, dna=False), label)
+    return Task("speech-music", "audio", train.xs, np.array(train.ys), test.xs, np.array(test.ys),
                 f"speech or music, {seconds:g} s windows at {sample_rate} Hz; split by file",
                 sample_rate=sample_rate,
                 info={"window_s": seconds, "n_train_per_class": n_train, "n_test_per_class": n_test})

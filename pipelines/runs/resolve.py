@@ -26,9 +26,11 @@ from pathlib import Path
 from hnet_bio.checkpoint import CONFIG_FILE, WEIGHTS_FILE
 from hnet_bio.shipped import shipped_model_dir, shipped_models
 from pipelines.errors import UsageError
-from pipelines.runs.run_dir import RunDir
+from pipelines.runs.run_dir import CHECKPOINTS, RunDir
 
 DEFAULT_DNA_CHECKPOINT = "dna-bacteria-small"
+# What every ``--checkpoint`` option's help says (the same four forms in every command).
+CHECKPOINT_HELP = "checkpoint directory, run directory (its best), RUN@last|@STEP, or a shipped model"
 RUNS_DIR = Path("runs")  # where the browser's picker looks for runs (relative to where it started)
 CHOICES = ("best", "last")
 DEFAULT_CHOICE = "best"
@@ -67,7 +69,7 @@ def resolve_checkpoint(spec: str | os.PathLike[str]) -> ResolvedCheckpoint:
     """The checkpoint ``spec`` names (see the module docstring); UsageError/CheckpointError if none."""
     text = os.fspath(spec).strip()
     if not text:
-        raise UsageError("--checkpoint is empty: give a checkpoint directory, a run directory or a "
+        raise UsageError("no checkpoint given: give a checkpoint directory, a run directory or a "
                          f"shipped model ({', '.join(shipped_models()) or 'none installed'})")
     path = Path(text).expanduser()
     choice = None
@@ -83,9 +85,17 @@ def resolve_checkpoint(spec: str | os.PathLike[str]) -> ResolvedCheckpoint:
         run = RunDir(path)
         if run.is_run():
             return _within_run(run, choice or DEFAULT_CHOICE, text, explicit=choice is not None)
-        raise UsageError(f"{path}: not a checkpoint directory (no {CONFIG_FILE} and {WEIGHTS_FILE}) "
-                         "nor a run directory with checkpoints")
+        raise UsageError(_neither(path))
     return ResolvedCheckpoint(path=shipped_model_dir(text), spec=text, shipped=text)
+
+
+def _neither(path: Path) -> str:
+    """The miss for a path that exists but is neither kind: what a checkpoint directory lacks there."""
+    if not path.is_dir():
+        return f"{path}: not a checkpoint directory (a file; give the directory that holds {CONFIG_FILE})"
+    missing = ", ".join(name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (path / name).is_file())
+    return (f"{path}: not a checkpoint directory (missing {missing}) nor a run directory "
+            f"(no {CHECKPOINTS}/ or {RunDir.CONFIG})")
 
 
 def _within_run(run: RunDir, choice: str, spec: str, explicit: bool) -> ResolvedCheckpoint:

@@ -7,10 +7,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from app import inputs as app_inputs
 from hnet_bio.config import HNetConfig
 from hnet_bio.errors import CheckpointError
 from hnet_bio.lm import HNetLM
-from pipelines.browse import DEFAULT_REGION_START, ENV_CHECKPOINT, ENV_DATA, ENV_POSITION, server_command
+from pipelines.browse import (
+    DEFAULT_REGION_START,
+    ENV_CHECKPOINT,
+    ENV_DATA,
+    ENV_POSITION,
+    ENV_REGION,
+    server_command,
+)
 from pipelines.cli import main
 from pipelines.errors import UsageError
 from pipelines.runs import run_dir as rd
@@ -42,10 +50,19 @@ def test_resolve_runs_and_paths(runs: Path) -> None:
     assert resolve_checkpoint(f"{runs / 'ship-mini'}").choice == "last"  # never evaluated: its newest
     with pytest.raises(CheckpointError, match="shipped models"):
         resolve_checkpoint("nothing-here")
+    # a path that is neither kind: what a checkpoint directory would need there
+    with pytest.raises(UsageError, match=r"empty-run/checkpoints: not a checkpoint directory \(missing "
+                                         r"config\.json, model\.safetensors\) nor a run directory"):
+        resolve_checkpoint(runs / "empty-run" / "checkpoints")
+    with pytest.raises(UsageError, match=r"no complete checkpoint"):
+        resolve_checkpoint(runs / "empty-run")  # a run that saved nothing yet
+    weights = best / "model.safetensors"
+    with pytest.raises(UsageError, match=r"model\.safetensors: not a checkpoint directory \(a file"):
+        resolve_checkpoint(weights)
     assert checkpoint_choices(runs)[-2:] == [str(runs / "exp"), str(runs / "ship-mini")]
 
 
-def test_server_command_defaults_and_options(tmp_path: Path) -> None:
+def test_server_command_defaults_and_options(runs: Path, tmp_path: Path) -> None:
     argv, env = server_command()
     assert argv[1:4] == ["-m", "streamlit", "run"] and argv[4].endswith("app/main.py")
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
@@ -54,11 +71,31 @@ def test_server_command_defaults_and_options(tmp_path: Path) -> None:
     assert env[ENV_POSITION] == str(DEFAULT_REGION_START)
     fa = tmp_path / "x.fa"
     fa.write_text(">x\nACGT\n")
-    argv, env = server_command("ckpt", str(fa), port=9000, host="0.0.0.0")
+    argv, env = server_command(f"{runs / 'exp'}@last", str(fa), port=9000, host="0.0.0.0")
     assert argv[argv.index("--server.address") + 1] == "0.0.0.0" and env[ENV_DATA] == str(fa)
+    assert env[ENV_CHECKPOINT] == f"{runs / 'exp'}@last"  # the app resolves the same text again
     assert ENV_POSITION not in env
     with pytest.raises(UsageError, match="port"):
         server_command(port=70000)
+    with pytest.raises(CheckpointError, match="no-such-model: no such checkpoint directory"):
+        server_command("no-such-model")  # said before any server starts
+
+
+def test_the_app_reads_what_browse_sets() -> None:
+    app = app_inputs
+    assert (app.ENV_CHECKPOINT, app.ENV_DATA, app.ENV_REGION, app.ENV_POSITION) == (
+        ENV_CHECKPOINT, ENV_DATA, ENV_REGION, ENV_POSITION)
+
+
+def test_the_browser_loads_the_checkpoint_every_command_would(runs: Path) -> None:
+    from app.compute import load_checkpoint
+
+    for spec, step in ((runs / "exp", 10), (f"{runs / 'exp'}@last", 200), (f"{runs / 'exp'}@200", 200)):
+        loaded = load_checkpoint(str(spec))
+        assert loaded.key.split("@")[0].endswith(f"step-{step:08d}") and loaded.label == str(spec)
+        assert loaded.modality == "dna" and loaded.meta.modality == "dna"
+    with pytest.raises(UsageError, match=r"no step 7 checkpoint .* step-00000010, step-00000200"):
+        load_checkpoint(f"{runs / 'exp'}@7")
 
 
 def test_cli_bad_data_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

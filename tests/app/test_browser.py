@@ -201,7 +201,7 @@ def test_export_buttons_and_files(ckpt: dict, monkeypatch: pytest.MonkeyPatch, t
     from app.compute import WHOLE, load_checkpoint, page_analysis
     from app.dna_view import page_item
     from app.inputs import Page, Source
-    from pipelines.boundaries import boundaries_job
+    from pipelines.analysis.boundary_export import export_boundaries
     from pipelines.inputs import InputSpec, dna_items
 
     at = start(monkeypatch, ckpt["dna"], ECOLI, window=1000)
@@ -218,8 +218,8 @@ def test_export_buttons_and_files(ckpt: dict, monkeypatch: pytest.MonkeyPatch, t
     item = dna_items(ECOLI)[0]
     source = Source("dna", item, "test-ecoli")
     whole = page_analysis(loaded, item.data, source.key, 0, WHOLE)
-    boundaries_job(ckpt["dna"], tmp_path / "ref.bed", InputSpec(fasta=str(ECOLI)),
-                   probs=tmp_path / "ref.bedgraph")
+    export_boundaries(ckpt["dna"], tmp_path / "ref.bed", InputSpec(fasta=str(ECOLI)),
+                      probs=tmp_path / "ref.bedgraph")
     assert export_text("BED", item, whole)[1] == (tmp_path / "ref.bed").read_text()
     assert export_text("bedGraph", item, whole)[1] == (tmp_path / "ref.bedgraph").read_text()
     # on screen: genome coordinates of the page, chunk starts where a direct forward of page cuts
@@ -288,3 +288,16 @@ def test_bad_input_is_one_error_and_the_app_recovers(
         at.text_input(key=key).set_value(good).run()
     ok(at)
     assert charts(at)
+
+
+def test_dna_input_in_the_checkpoint_convention(tmp_path: Path) -> None:
+    from app.inputs import Choice, load_source
+    from hnet_bio.metadata import CheckpointMetadata
+
+    fa = tmp_path / "soft.fa"
+    fa.write_text(">r\nACGTacgtNN\n")
+    choice = Choice("ckpt", "", "file path", str(fa), "", "", None, 100)
+    soft = load_source(choice, CheckpointMetadata(modality="dna", byte_convention="ascii-softmask"))
+    upper = load_source(choice, CheckpointMetadata(modality="dna", byte_convention="ascii-upper"))
+    assert soft.item.data.tobytes() == b"ACGTacgtNN" and upper.item.data.tobytes() == b"ACGTACGTNN"
+    assert soft.key != upper.key  # the result cache never mixes the two

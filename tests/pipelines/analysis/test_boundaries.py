@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from modalities.annotations import read_annotations
 from modalities.dna import read_sequence, reverse_complement
 from pipelines.analysis import Analysis, analyze
+from pipelines.analysis.boundary_export import export_boundaries
+from pipelines.analysis.boundary_files import bed_text
 from pipelines.analysis.boundary_stats import GRID, MODEL, RANDOM, annotation_stats
-from pipelines.boundaries import bed_text, boundaries_job
 from pipelines.cli import main
 from pipelines.inputs import InputSpec, Item
 from tests.paths import DATA
@@ -124,27 +126,42 @@ def test_annotation_stats_are_exact_on_constructed_segmentations() -> None:
         else:
             codon[f.end0 - 1 : f.start0 - 1 if f.start0 else None : -3] = True
     stats = annotation_stats([item], {MODEL: [codon[None]]}, feats, flank=10)
-    seg = stats["stages"][0]["segmentations"]
-    for strand in ("all", "same_strand", "opposite_strand"):
-        assert seg[MODEL]["phase_rate"][strand] == [1.0, 0.0, 0.0]
-    assert seg[MODEL]["rate_outside_cds"] == 0.0
-    assert seg[GRID]["boundaries"] == seg[RANDOM]["boundaries"] == seg[MODEL]["boundaries"] == codon.sum()
-    assert seg[GRID]["phase_contrast"] < 0.2 < seg[MODEL]["phase_contrast"]
-    start = np.array(seg[MODEL]["metaplot_start"])  # offsets -10..10 around starts: every 3rd base
+    seg = stats.stages[0].segmentations
+    phases = seg[MODEL].phase_rate
+    for rates in (phases.all, phases.same_strand, phases.opposite_strand):
+        assert rates == [1.0, 0.0, 0.0]
+    assert seg[MODEL].rate_outside_cds == 0.0
+    assert seg[GRID].boundaries == seg[RANDOM].boundaries == seg[MODEL].boundaries == codon.sum()
+    assert seg[GRID].phase_contrast < 0.2 < seg[MODEL].phase_contrast
+    start = np.array(seg[MODEL].metaplot_start)  # offsets -10..10 around starts: every 3rd base
     assert start[10] == 1.0 and start[11] == 0.0 and start[13] == 1.0 and start[:10].max() < 1.0
 
 
 def test_own_genbank_annotations_and_outputs(ckpt: dict, tmp_path: Path) -> None:
     out = tmp_path / "l.bed"
-    res = boundaries_job(
+    res = export_boundaries(
         ckpt["dna"], out, InputSpec(fasta=str(GBK)), own_annotations=True, random_init_control=True, flank=50
     )
     names = [p.name for p in res.outputs]
     assert names == ["l.bed", "l.cds.json", "l.cds.md", "l.metaplot.png"]
     assert (tmp_path / "l.metaplot.png").read_bytes()[:4] == b"\x89PNG"
-    segs = res.stats["stages"][0]["segmentations"]
+    assert res.stats is not None
+    segs = res.stats.stages[0].segmentations
     assert set(segs) == {"model", "fixed-grid", "random", "random-init"}
-    assert len(segs["model"]["metaplot_start"]) == 101
+    assert len(segs["model"].metaplot_start) == 101
+    # the JSON file: the layout it has always had (keys and their order), the checkpoint as given
+    written = json.loads((tmp_path / "l.cds.json").read_text())
+    assert list(written) == ["flank", "cds_features", "bases", "stages", "checkpoint"]
+    assert written["checkpoint"] == str(ckpt["dna"]) and written["flank"] == 50
+    assert list(written["stages"][0]) == ["stage", "segmentations"]
+    assert list(written["stages"][0]["segmentations"]) == ["model", "fixed-grid", "random", "random-init"]
+    assert list(written["stages"][0]["segmentations"]["model"]) == [
+        "boundaries", "bases_in_cds", "bases_outside_cds", "rate_in_cds", "rate_outside_cds", "in_out_ratio",
+        "phase_rate", "phase_contrast", "metaplot_start", "metaplot_stop", "metaplot_cds_starts",
+        "metaplot_cds_stops"]
+    assert list(written["stages"][0]["segmentations"]["model"]["phase_rate"]) == [
+        "all", "same_strand", "opposite_strand"]
+    assert written["stages"][0]["segmentations"]["model"]["metaplot_start"] == segs["model"].metaplot_start
 
 
 @pytest.mark.parametrize(

@@ -66,10 +66,10 @@ def test_metrics_match_sklearn_and_intervals_bracket() -> None:
     proba /= proba.sum(1, keepdims=True)
     pred = classes[proba.argmax(1)]
     m = metrics(y, pred, proba, classes, n_boot=100)
-    assert m["accuracy"].value == pytest.approx(accuracy_score(y, pred))
-    assert m["macro_f1"].value == pytest.approx(f1_score(y, pred, average="macro"))
-    assert m["auroc"].value == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"))
-    for v in m.values():
+    assert m.accuracy.value == pytest.approx(accuracy_score(y, pred))
+    assert m.macro_f1.value == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m.auroc.value == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"))
+    for v in m.each():
         assert v.low <= v.value <= v.high and v.high - v.low < 0.3
     # binary, with tied scores (midranks) and an imbalanced set
     yb = np.array(["n", "p"])[(rng.random(150) < 0.3).astype(int)]
@@ -77,8 +77,8 @@ def test_metrics_match_sklearn_and_intervals_bracket() -> None:
     proba_b = np.stack([1 - pb / 1.2, pb / 1.2], 1)
     predb = np.array(["n", "p"])[(proba_b[:, 1] > 0.5).astype(int)]
     mb = metrics(yb, predb, proba_b, np.array(["n", "p"]), n_boot=20)
-    assert mb["auroc"].value == pytest.approx(roc_auc_score(yb == "p", proba_b[:, 1]))
-    assert mb["macro_f1"].value == pytest.approx(f1_score(yb, predb, average="macro"))
+    assert mb.auroc.value == pytest.approx(roc_auc_score(yb == "p", proba_b[:, 1]))
+    assert mb.macro_f1.value == pytest.approx(f1_score(yb, predb, average="macro"))
 
 
 def test_labels_with_split(setup: dict, capsys: pytest.CaptureFixture) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -15,18 +16,26 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks as ec
 
+from hnet_bio.checkpoint import load_pretrained
+from hnet_bio.errors import CheckpointError
 from modalities.dna import read_fasta
 from pipelines.analysis import analyze
 from pipelines.cli import main
 from pipelines.features.embedder import HNetEmbedder
 from pipelines.features.embedding import pool
+from pipelines.runs import run_dir as rd
 from tests.paths import DATA
 
 
 @pytest.fixture(scope="module")
-def ckpt(tiny_checkpoints: Mapping[str, Path]) -> dict[str, Path]:
+def ckpt(tiny_checkpoints: Mapping[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     names = {"dna": "dna-2stage", "iso": "iso-after-2stage", "audio": "audio-after-2stage-iso"}
-    return {key: tiny_checkpoints[name] for key, name in names.items()}
+    out = {key: tiny_checkpoints[name] for key, name in names.items()}
+    model, _ = load_pretrained(out["dna"])
+    out["run"] = tmp_path_factory.mktemp("ckpt") / "run"
+    rd.save_checkpoint(out["run"], 30, model, torch.optim.AdamW(model.parameters()), {"step": 30},
+                       {"modality": "dna", "byte_convention": "ascii-upper"})
+    return out
 
 
 def genomes() -> dict[str, bytes]:
@@ -35,8 +44,6 @@ def genomes() -> dict[str, bytes]:
 
 
 def test_pooling_against_numpy_by_hand(ckpt: dict) -> None:
-    from hnet_bio.checkpoint import load_pretrained
-
     model, _ = load_pretrained(ckpt["dna"])
     seq = genomes()["ecoli_MG1655"][:400]
     a = analyze(model, seq, hidden=["stage0", "inner"])
@@ -148,3 +155,12 @@ def test_embedder_audio_floats_equal_mulaw_bytes(ckpt: dict) -> None:
     from_bytes = emb.transform([mu_law_encode(wave)])
     assert emb.modality_ == "audio" and rate == 8000
     np.testing.assert_array_equal(from_floats, from_bytes)
+
+
+def test_embedder_takes_what_every_checkpoint_option_takes(ckpt: dict) -> None:
+    seqs = [genomes()["ecoli_MG1655"][:300]]
+    direct = HNetEmbedder(str(ckpt["dna"])).fit().transform(seqs)
+    for spec in (ckpt["run"], f"{ckpt['run']}@last", f"{ckpt['run']}@30"):  # the same weights, saved in a run
+        np.testing.assert_array_equal(HNetEmbedder(str(spec)).fit().transform(seqs), direct)
+    with pytest.raises(CheckpointError, match="no-such-model: no such checkpoint directory"):
+        HNetEmbedder("no-such-model").fit()

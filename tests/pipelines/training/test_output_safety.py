@@ -23,9 +23,9 @@ import torch
 from hnet_bio import HNetConfig, HNetLM
 from hnet_bio import checkpoint as ck
 from hnet_bio.checkpoint import load_pretrained, save_pretrained
-from pipelines import generate as gen
 from pipelines import output_paths
 from pipelines.cli import main
+from pipelines.generation import outputs as gen
 from pipelines.runs import run_dir as rd
 from pipelines.training.loop import pretrain
 from pipelines.training.metrics import MetricsLogger

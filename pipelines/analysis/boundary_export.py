@@ -1,0 +1,176 @@
+"""What ``hnet-bio boundaries`` does: analyse the input with a checkpoint, add the controls the
+annotation statistics compare against, and write every output file.
+
+Outputs (formats in `boundary_files`): the chunks (BED for DNA, CSV for audio), optionally the
+per-byte probabilities (bedGraph / CSV), and with annotations the CDS statistics
+(`boundary_stats`) as OUT.cds.json, OUT.cds.md and OUT.metaplot.png beside ``out``. Every option
+is checked and every output path refused (exists, no such directory) before the model runs; all
+files are written after the analysis finishes, each atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import torch
+
+from hnet_bio.atomic import atomic_write_text
+from hnet_bio.config import HNetConfig
+from hnet_bio.lm import HNetLM, build_model
+from modalities.annotations import Feature, read_annotations
+from modalities.regions import read_bed
+from pipelines.analysis.boundary_files import bed_text, bedgraph_text, csv_text, probs_csv_text
+from pipelines.analysis.boundary_stats import (
+    MODEL,
+    AnnotationStats,
+    annotation_stats,
+    markdown_table,
+    plot_metaplot,
+)
+from pipelines.analysis.chunk_summary import StageSummary, summarize, summary_text
+from pipelines.analysis.progress import ProgressBar
+from pipelines.analysis.result import Analysis
+from pipelines.analysis.run import analyze_many
+from pipelines.analysis.windows import DEFAULT_STRIDE, DEFAULT_WINDOW
+from pipelines.errors import UsageError
+from pipelines.inputs import InputSpec, Item, check_outputs, load_model_for, read_items
+
+RANDOM_INIT = "random-init"  # the segmentation of the same architecture with random weights
+
+
+@dataclass
+class BoundariesResult:
+    """What the job analysed and wrote: per item its analysis, the files, the per-stage summary and
+    (with annotations) the CDS statistics."""
+
+    items: list[Item]
+    analyses: list[Analysis]
+    outputs: list[Path]
+    summary: list[StageSummary]
+    stats: AnnotationStats | None = None
+
+
+def stats_paths(out: Path) -> tuple[Path, Path, Path]:
+    """Where --annotations writes: OUT.cds.json, OUT.cds.md, OUT.metaplot.png (beside --out)."""
+    stem = out.with_suffix("")
+    return Path(f"{stem}.cds.json"), Path(f"{stem}.cds.md"), Path(f"{stem}.metaplot.png")
+
+
+def export_boundaries(
+    checkpoint: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    inputs: InputSpec,
+    probs: str | os.PathLike[str] | None = None,
+    annotations: str | None = None,
+    own_annotations: bool = False,
+    random_init_control: bool = False,
+    window: int = DEFAULT_WINDOW,
+    stride: int = DEFAULT_STRIDE,
+    batch_size: int = 8,
+    flank: int = 150,
+    seed: int = 0,
+    overwrite: bool = False,
+    log: TextIO | None = None,
+) -> BoundariesResult:
+    """Analyse the input with `checkpoint` (any form `pipelines.runs.resolve` takes) and write its
+    chunks, and the optional probability track and CDS statistics."""
+    modality = inputs.modality
+    out = Path(out)
+    want_stats = annotations is not None or own_annotations
+    if window < 1 or not 1 <= stride <= window:
+        raise UsageError(f"need 1 <= --stride <= --window, got window {window}, stride {stride}")
+    model, meta = load_model_for(checkpoint, modality)
+    if not isinstance(model, HNetLM):
+        raise UsageError(f"{checkpoint}: an isotropic model has no boundaries")
+    _check_outputs_fit(modality, out, probs, want_stats, random_init_control)
+    check_outputs([out, probs, *(stats_paths(out) if want_stats else ())], overwrite)
+    items = read_items(meta, inputs)
+    features = _cds_features(annotations, inputs.fasta, own_annotations, items) if want_stats else []
+
+    bar = ProgressBar("boundaries", log) if log is not None else None
+    analyses = list(analyze_many(model, [it.data for it in items], window=window, stride=stride,
+                                 batch_size=batch_size, progress=bar))
+    if bar is not None:
+        bar.close()
+    summary = summarize(analyses, model.config.target_ratios(), items[0].sample_rate)
+    stats = None
+    if want_stats:
+        marks = {MODEL: [a.boundary for a in analyses]}
+        if random_init_control:
+            marks[RANDOM_INIT] = _random_init_boundaries(model.config, items, window, stride,
+                                                         batch_size, seed)
+        stats = annotation_stats(items, marks, features, flank=flank, seed=seed)
+        stats = dataclasses.replace(stats, checkpoint=str(checkpoint))
+    written = _write_outputs(modality, out, probs, items, analyses, stats)
+    if log is not None:
+        log.write(summary_text(summary))
+        if stats is not None:
+            log.write(markdown_table(stats) + "\n")
+    return BoundariesResult(items, analyses, written, summary, stats)
+
+
+def _check_outputs_fit(
+    modality: str, out: Path, probs: str | os.PathLike[str] | None, want_stats: bool, random_init: bool
+) -> None:
+    """The output names and options that only make sense for one modality."""
+    if modality == "dna" and out.suffix.lower() != ".bed":
+        raise UsageError("DNA boundaries are written as BED: --out must end in .bed")
+    if modality == "audio" and out.suffix.lower() != ".csv":
+        raise UsageError("audio boundaries are written as CSV: --out must end in .csv")
+    if probs is not None and Path(probs).suffix.lower() != (".bedgraph" if modality == "dna" else ".csv"):
+        raise UsageError(f"--probs must end in {'.bedgraph' if modality == 'dna' else '.csv'}")
+    if random_init and not want_stats:
+        raise UsageError("--random-init-control is a control for --annotations statistics")
+    if want_stats and modality != "dna":
+        raise UsageError("--annotations applies to DNA input")
+
+
+def _write_outputs(
+    modality: str, out: Path, probs: str | os.PathLike[str] | None, items: list[Item],
+    analyses: list[Analysis], stats: AnnotationStats | None,
+) -> list[Path]:
+    """Every output, each atomically: chunks, probabilities, statistics (JSON, Markdown, PNG)."""
+    dna = modality == "dna"
+    atomic_write_text(out, bed_text(items, analyses) if dna else csv_text(items, analyses))
+    written = [out]
+    if probs is not None:
+        atomic_write_text(probs, bedgraph_text(items, analyses) if dna else probs_csv_text(items, analyses))
+        written.append(Path(probs))
+    if stats is not None:
+        js, md, png = stats_paths(out)
+        atomic_write_text(js, json.dumps(stats.to_json(), indent=1) + "\n")
+        atomic_write_text(md, markdown_table(stats) + "\n")
+        plot_metaplot(stats, str(png))
+        written += [js, md, png]
+    return written
+
+
+def _cds_features(annotations: str | None, fasta: str | None, own: bool, items: list[Item]) -> list[Feature]:
+    """The CDS to compare against: from GFF3/GenBank/BED, or the input file's own annotations."""
+    source = fasta if own else annotations
+    assert source is not None
+    if Path(source).suffix.lower() == ".bed":
+        feats = [Feature(r.chrom, r.start0, r.end0 or r.start0, r.strand, "CDS", r.name)
+                 for r in read_bed(source)]
+    else:
+        feats = read_annotations(source, types=("CDS",))
+    chroms = {it.chrom for it in items}
+    if not any(f.record in chroms for f in feats):
+        raise UsageError(f"{source}: no CDS on the analysed records ({', '.join(sorted(chroms)[:3])})")
+    return feats
+
+
+def _random_init_boundaries(
+    config: HNetConfig, items: list[Item], window: int, stride: int, batch_size: int, seed: int
+) -> list[np.ndarray]:
+    """Boundaries of the same architecture with random weights (seeded): the no-learning control."""
+    torch.manual_seed(seed)
+    control = build_model(config)
+    return [a.boundary for a in analyze_many(control, [it.data for it in items], window=window,
+                                              stride=stride, batch_size=batch_size)]
