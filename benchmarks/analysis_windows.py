@@ -48,7 +48,7 @@ def main() -> None:
                      "max_abs_dp": float(np.nanmax(np.abs(a.boundary_prob[0] - full.boundary_prob[0]))),
                      "chunks": a.chunk_count(0)})
         print(rows[-1], flush=True)
-    report = {"checkpoint": str(args.checkpoint), "step": meta.get("step"), "bases": len(seq), "rows": rows}
+    report = {"checkpoint": str(args.checkpoint), "step": meta.step, "bases": len(seq), "rows": rows}
     text = json.dumps(report, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")

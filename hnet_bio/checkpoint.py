@@ -28,7 +28,7 @@ from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError, ConfigError
 from hnet_bio.lm import HNetLM, IsotropicLM, build_model
 from hnet_bio.metadata import CheckpointMetadata
-from hnet_bio.shipped import resolve_checkpoint, shipped_models
+from hnet_bio.shipped import local_or_shipped, shipped_models
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -60,7 +60,7 @@ def read_metadata(path: str | os.PathLike[str]) -> CheckpointMetadata:
     """metadata.json of a checkpoint directory (or of a shipped model by name), validated; the
     defaults (a DNA model) if it has none."""
     if not Path(path).exists() and os.fspath(path) in shipped_models():
-        path = resolve_checkpoint(path)
+        path = local_or_shipped(path)
     file = Path(path) / METADATA_FILE
     if not file.exists():
         return CheckpointMetadata()
@@ -69,11 +69,6 @@ def read_metadata(path: str | os.PathLike[str]) -> CheckpointMetadata:
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{file}: not valid JSON ({exc})") from None
     return CheckpointMetadata.from_json(data, str(file))
-
-
-def checkpoint_modality(meta: CheckpointMetadata) -> str:
-    """TRANSITIONAL (removed once every caller reads ``meta.modality``)."""
-    return meta.modality
 
 
 def load_pretrained(
@@ -91,7 +86,7 @@ def load_pretrained(
     expected_class: refuse (CheckpointError) a checkpoint of another model class, e.g. an
     IsotropicLM where an HNetLM is needed.
     """
-    path = resolve_checkpoint(path)
+    path = local_or_shipped(path)
     if not path.is_dir():
         raise CheckpointError(f"{path}: not a checkpoint directory")
     for name in (CONFIG_FILE, WEIGHTS_FILE):

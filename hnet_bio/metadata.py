@@ -60,16 +60,6 @@ class CheckpointMetadata:
         """The recorded audio rate, else ``default`` (checkpoints from before rates were recorded)."""
         return self.sample_rate or default
 
-    # TRANSITIONAL dict-style access while callers move to attributes; removed before this lands.
-    def __getitem__(self, key: str) -> Any:
-        return self.to_json()[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.to_json().get(key, default)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.to_json()
-
     def replace(self, **changes: Any) -> CheckpointMetadata:
         return dataclasses.replace(self, **changes)
 

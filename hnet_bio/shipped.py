@@ -3,7 +3,7 @@
 No model hub is reachable where this project runs, so the small pretrained models travel with the
 code as package data. Each is an ordinary checkpoint directory (config.json, bf16 model.safetensors,
 metadata.json) plus its model card README.md, written by ``hnet-bio package``. Anything that takes a
-checkpoint directory also takes one of these names: `resolve_checkpoint` turns a name into its
+checkpoint directory also takes one of these names: `local_or_shipped` turns a name into its
 directory when no file of that name exists, so a local directory always wins over a shipped name.
 """
 
@@ -40,8 +40,11 @@ def shipped_model_dir(name: str, models_dir: Path | None = None) -> Path:
     return root / name
 
 
-def resolve_checkpoint(path_or_name: str | os.PathLike[str]) -> Path:
-    """A checkpoint directory from what a user typed: an existing path as is, else a shipped name.
+def local_or_shipped(path_or_name: str | os.PathLike[str]) -> Path:
+    """A checkpoint directory from a path or a shipped name: an existing path as is, else a shipped name.
+
+    The model core's own lookup (`load_pretrained` takes a directory or a shipped name); the
+    jobs' resolver, which also knows run directories, is `pipelines.runs.resolve`.
 
     A path that exists is returned unchanged even if it is not a checkpoint (the loader then says
     what is missing); a string that names nothing on disk must be a shipped model's name.
