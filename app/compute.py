@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -98,7 +99,7 @@ def crop(a: Analysis, lo: int) -> Analysis:
 
 
 def page_analysis(
-    ckpt: Loaded, data, source_key: str, start: int, length: int,
+    ckpt: Loaded, data: np.ndarray, source_key: str, start: int, length: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
     """Boundaries of bytes [start, start + length) of ``data`` (length WHOLE: all of it), cached."""
@@ -121,7 +122,7 @@ def page_analysis(
     return result
 
 
-def with_progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+def with_progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], object]]:
     """A progress bar for a model run: (callback(done, total), close)."""
     bar = st.progress(0.0, text=label)
 

@@ -21,9 +21,10 @@ from app.compare_export import EXPORTS, agreement_table, export_text, figure_png
 from app.compute import WHOLE, Loaded, load_checkpoint, page_analysis, with_progress
 from app.inputs import Choice, Page, Source, load_source, paging, sidebar, startup_defaults
 from hnet_bio.errors import HNetBioError
+from pipelines.analysis import Analysis
 
 
-def analysis_of(ckpt: Loaded, source: Source, page: Page, length: int | None = None):
+def analysis_of(ckpt: Loaded, source: Source, page: Page, length: int | None = None) -> Analysis:
     """The (cached) analysis of the page, with a progress bar while the model runs."""
     update, close = with_progress(f"running {ckpt.label}")
     try:
@@ -33,11 +34,11 @@ def analysis_of(ckpt: Loaded, source: Source, page: Page, length: int | None = N
         close()
 
 
-def view(source: Source, page: Page, ckpt: Loaded, a, key: str, title: str = "", details: bool = True,
-         whole=None):
+def view(source: Source, page: Page, ckpt: Loaded, a: Analysis, key: str, title: str = "",
+         details: bool = True, whole: Analysis | None = None) -> None:
     target = ckpt.model.config.target_ratios()
     module = dna_view if source.kind == "dna" else audio_view
-    return module.render(source, page, a, target, key=key, title=title, details=details, whole=whole)
+    module.render(source, page, a, target, key=key, title=title, details=details, whole=whole)
 
 
 def whole_wanted() -> bool:
@@ -46,7 +47,7 @@ def whole_wanted() -> bool:
     return state.get("export_scope") == "whole input" and bool(state.get("export_whole"))
 
 
-def compare_panel(choice: Choice, source: Source, page: Page, first: Loaded, a) -> None:
+def compare_panel(choice: Choice, source: Source, page: Page, first: Loaded, a: Analysis) -> None:
     """The second checkpoint on the same page, below the first, with the boundary agreement."""
     st.subheader(f"Compared with {choice.compare}")
     try:
@@ -65,7 +66,7 @@ def compare_panel(choice: Choice, source: Source, page: Page, first: Loaded, a) 
     view(source, page, second, b, key="second", title=choice.compare, details=False)
 
 
-def export_panel(source: Source, page: Page, ckpt: Loaded, a) -> None:
+def export_panel(source: Source, page: Page, ckpt: Loaded, a: Analysis) -> None:
     """Downloads: boundaries (BED/bedGraph or CSV) of the screen or the whole input; the figure as PNG."""
     st.subheader("Export")
     scope = st.radio("what", ("on screen", "whole input"), horizontal=True, key="export_scope")

@@ -237,7 +237,8 @@ def _controls(
     items: list[Item], model: list[np.ndarray], rng: np.random.Generator
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(fixed grid, uniformly random) boundary flags with the model's count on each item."""
-    grid, rand = [], []
+    grid: list[np.ndarray] = []
+    rand: list[np.ndarray] = []
     for it, m in zip(items, model):
         n = int(m.sum())
         controls = ((grid, grid_positions(it.length, n)), (rand, random_positions(it.length, n, rng)))

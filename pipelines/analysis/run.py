@@ -196,7 +196,8 @@ def analyze_many(
     window, stride = options.get("window", DEFAULT_WINDOW), options.get("stride", DEFAULT_STRIDE)
     ratios = model.config.target_ratios() if isinstance(model, HNetLM) else []
     current: list[Piece] = []
-    for piece in iter_pieces(model, sequences, **{**options, "hidden": levels}):
+    merged: AnalysisOptions = {**options, "hidden": levels}
+    for piece in iter_pieces(model, sequences, **merged):
         if current and piece.seq != current[0].seq:
             yield _assemble(current, levels, ratios, window, stride)
             current = []

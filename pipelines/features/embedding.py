@@ -19,11 +19,13 @@ what else was in the batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Unpack
 
 import numpy as np
 
+from hnet_bio.lm import HNetLM, IsotropicLM
 from pipelines.analysis import Analysis, analyze_many
-from pipelines.analysis.run import ByteSequence
+from pipelines.analysis.run import AnalysisOptions, ByteSequence
 
 POOLINGS = ("mean", "chunks", "grid", "max", "last")
 DEFAULT_LEVEL = "inner"
@@ -61,7 +63,7 @@ def pool(a: Analysis, level: str, pooling: str, lo: int = 0, hi: int | None = No
     return x.mean(axis=0, dtype=np.float64).astype(np.float32)
 
 
-def level_width(model, level: str) -> int:
+def level_width(model: HNetLM | IsotropicLM, level: str) -> int:
     """Width D of a level's rows: d_model of its level (inner: the innermost; decoder: bytes)."""
     widths = model.config.d_model
     if level.startswith("stage"):
@@ -79,17 +81,18 @@ def tiles(length: int, size: int | None) -> list[tuple[int, int]]:
 
 
 def embed_sequences(
-    model,
+    model: HNetLM | IsotropicLM,
     sequences: Sequence[ByteSequence],
     level: str = DEFAULT_LEVEL,
     pooling: str = DEFAULT_POOLING,
     per_window: int | None = None,
-    **analysis_kwargs,
+    **analysis_kwargs: Unpack[AnalysisOptions],
 ) -> Iterator[tuple[int, int, int, np.ndarray]]:
     """(sequence index, lo, hi, vector (D,)) per sequence, or per tile with ``per_window``."""
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
-    for i, a in enumerate(analyze_many(model, sequences, hidden=[level], **analysis_kwargs)):
+    options: AnalysisOptions = {**analysis_kwargs, "hidden": [level]}
+    for i, a in enumerate(analyze_many(model, sequences, **options)):
         for lo, hi in tiles(a.length, per_window):
             yield i, lo, hi, pool(a, level, pooling, lo, hi)
 

@@ -128,7 +128,8 @@ def _write(out: Path, vectors: np.ndarray, spans: SpanColumns, scalars: dict[str
     columns = spans.as_columns()
     if out.suffix.lower() == ".npz":
         with atomic_path(out) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, embeddings=vectors, **columns, **{k: np.array(v) for k, v in scalars.items()})
+            arrays = {"embeddings": vectors, **columns, **{k: np.array(v) for k, v in scalars.items()}}
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub lets **kwds fill allow_pickle
         return
     import pyarrow as pa  # why: only .parquet needs it (checked in `_check_options`)
     import pyarrow.parquet as pq

@@ -100,7 +100,7 @@ def package_model(run: str | os.PathLike[str], name: str, checkpoint: str | None
     return PackageResult(out, slice_file, meta, facts)
 
 
-def _write_model(staging: Path, name: str, source: PackageSource, model32: torch.nn.Module,
+def _write_model(staging: Path, name: str, source: PackageSource, model32: HNetLM | IsotropicLM,
                  plan: MeasurePlan, hardware: str | None, limitations: list[str], command: str | None,
                  say: TextIO | None) -> tuple[CheckpointMetadata, CardFacts]:
     """Store bf16 weights in ``staging``, measure them, and write the metadata, recipe and card beside."""

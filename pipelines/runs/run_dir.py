@@ -33,6 +33,7 @@ import torch
 
 from hnet_bio.atomic import atomic_path, atomic_write_json, atomic_write_text, fsync_dir
 from hnet_bio.checkpoint import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, save_pretrained
+from hnet_bio.lm import HNetLM, IsotropicLM
 from hnet_bio.metadata import CheckpointMetadata
 from pipelines.errors import UsageError
 from pipelines.runs.records import EvalRecord, RunSummary, TrainerState, TrainRecord
@@ -117,7 +118,7 @@ def remove_stale_temporaries(run_dir: str | Path) -> None:
                 p.unlink(missing_ok=True)
 
 
-def save_checkpoint(run_dir: str | Path, step: int, model: torch.nn.Module,
+def save_checkpoint(run_dir: str | Path, step: int, model: HNetLM | IsotropicLM,
                     optimizer: torch.optim.Optimizer, trainer_state: TrainerState | dict[str, Any],
                     metadata: CheckpointMetadata | dict[str, Any]) -> Path:
     """Write ``checkpoints/step-N`` atomically and return it; a no-op if it already exists.
@@ -311,7 +312,7 @@ class RunDir:
         names = ", ".join(p.name for _, p in found)
         return f"checkpoints there: {names}" + (f" (best: {best.name})" if best is not None else "")
 
-    def save_checkpoint(self, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+    def save_checkpoint(self, step: int, model: HNetLM | IsotropicLM, optimizer: torch.optim.Optimizer,
                         trainer_state: TrainerState, metadata: CheckpointMetadata, *, best: bool,
                         keep_last: int, best_step: int | None) -> Path:
         """Write step ``step`` atomically, point ``best`` at it if asked, then rotate (last K + best)."""
