@@ -9,6 +9,10 @@ calls `analyze` / `analyze_many` (or the streaming `iter_pieces`) and reads an `
     a = analyze(model, b"ACGT...", window=4096, stride=3072, hidden=["stage0"])
     a.boundary_prob[0], a.boundary[0], a.chunk_index[0]       # (L,) each, stage 0
     starts, ends = a.chunk_bounds(0)                            # 0-based half-open chunks
+
+Beside it: `boundary_export` (what ``hnet-bio boundaries`` writes), `boundary_files` (BED,
+bedGraph, CSV texts the job and the browser's export share), `chunk_summary` (bytes per chunk per
+stage), `boundary_stats` (boundaries against CDS annotations, with fixed-grid and random controls).
 """
 
 from pipelines.analysis.progress import ProgressBar
