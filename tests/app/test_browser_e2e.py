@@ -21,7 +21,7 @@ import torch
 from hnet_bio.checkpoint import save_pretrained
 from hnet_bio.config import HNetConfig
 from hnet_bio.lm import HNetLM
-from tests.paths import DATA, ROOT
+from tests.paths import CONFIGS, DATA, ROOT
 
 ECOLI = DATA / "ecoli_MG1655_20kb.fa"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -62,7 +62,7 @@ def test_real_server_in_headless_chromium(tmp_path: Path) -> None:
                     "as root); Playwright cannot download its own browser here")
     torch.manual_seed(0)
     ckpt = tmp_path / "tiny"
-    save_pretrained(HNetLM(HNetConfig.from_json(ROOT / "configs" / "tiny-1stage.json")), ckpt,
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), ckpt,
                     {"modality": "dna", "byte_convention": "ascii-upper"})
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}

@@ -33,7 +33,7 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_info_reports_versions_and_a_reference_model(capsys: pytest.CaptureFixture[str]) -> None:
-    config = ROOT / "tests" / "data" / "reference" / "hnet_2stage_XL.json"
+    config = DATA / "reference" / "hnet_2stage_XL.json"
     assert main(["info", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "torch: " in out and "fused_kernels:" in out and "mamba_ssm: False" in out

@@ -17,7 +17,7 @@ import torch.multiprocessing as mp
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.distributed import DistEnv, init_distributed, shutdown
 from pipelines.training.train_step import WindowBatches, forward_loss
-from tests.paths import DATA, ROOT
+from tests.paths import CONFIGS, DATA, ROOT
 
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
 SEQ, PER_RANK, WORLD = 64, 2, 2
@@ -33,7 +33,7 @@ def _model(name: str, ratio_loss_weight: float | None) -> torch.nn.Module:
     from hnet_bio import build_model
     from hnet_bio.config import HNetConfig
 
-    d = json.loads((ROOT / "configs" / f"{name}.json").read_text())
+    d = json.loads((CONFIGS / f"{name}.json").read_text())
     if ratio_loss_weight is not None:
         d.setdefault("hnet_bio", {})["ratio_loss_weight"] = ratio_loss_weight
     torch.manual_seed(0)

@@ -29,7 +29,7 @@ from pipelines.generation import outputs as gen
 from pipelines.runs import run_dir as rd
 from pipelines.training.loop import pretrain
 from pipelines.training.metrics import MetricsLogger
-from tests.paths import ROOT
+from tests.paths import CONFIGS, DATA
 from tests.pipelines.training.test_pretrain import DNA, tiny
 
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -200,7 +200,7 @@ def test_disk_full_at_the_third_wav_leaves_no_wav(tmp_path: Path, monkeypatch: p
                                                   capsys: pytest.CaptureFixture) -> None:
     torch.manual_seed(0)
     ckpt = tmp_path / "audio"
-    save_pretrained(HNetLM(HNetConfig.from_json(ROOT / "configs" / "tiny-1stage.json")), ckpt,
+    save_pretrained(HNetLM(HNetConfig.from_json(CONFIGS / "tiny-1stage.json")), ckpt,
                     {"modality": "audio", "byte_convention": "mulaw-8bit", "sample_rate": 8000})
     real = gen.write_wav
 
@@ -211,7 +211,7 @@ def test_disk_full_at_the_third_wav_leaves_no_wav(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(gen, "write_wav", full_at_third)
     out = tmp_path / "gen" / "s.wav"
-    rc = main(["generate", "--checkpoint", str(ckpt), "--prompt-audio", str(ROOT / "tests" / "data" /
+    rc = main(["generate", "--checkpoint", str(ckpt), "--prompt-audio", str(DATA /
                "speech_allison_3s.wav"), "--max-new-bytes", "8", "--num-samples", "3", "--out", str(out)])
     assert rc == 1 and f"cannot write output {out}: No space left" in capsys.readouterr().err
     assert not list(out.parent.glob("*.wav"))

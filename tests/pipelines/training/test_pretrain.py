@@ -25,7 +25,7 @@ from pipelines.training import train_step as ts
 from pipelines.training.hooks import TrainingHooks
 from pipelines.training.loop import pretrain
 from pipelines.training.train_config import PretrainConfig, TrainConfig, read_config
-from tests.paths import DATA, ROOT
+from tests.paths import CONFIGS, DATA, ROOT
 
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
 AUDIO = [str(DATA / "speech_allison_3s.wav"), str(DATA / "music_cold_day_3s.wav")]
@@ -36,7 +36,7 @@ def tiny(model: str = "tiny-1stage", **train: object) -> PretrainConfig:
     base = dict(seq_len=64, batch_size=2, max_steps=8, lr=3e-3, warmup_steps=2, log_every=1, eval_every=4,
                 eval_windows=6, save_every=2, keep_last=2, deterministic=True)
     base.update(train)
-    cfg = read_config(ROOT / "configs" / f"{model}.json")
+    cfg = read_config(CONFIGS / f"{model}.json")
     return PretrainConfig(model=cfg.model, data=cfg.data, train=TrainConfig(**base))  # type: ignore[arg-type]
 
 
@@ -149,7 +149,7 @@ def test_nan_stops_with_message_and_keeps_checkpoint(tmp_path: Path, monkeypatch
 
 
 def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    recipe = ROOT / "configs" / "pretrain-dna-tiny.yaml"
+    recipe = CONFIGS / "pretrain-dna-tiny.yaml"
     run = tmp_path / "run"
     assert main(["pretrain", "--config", str(recipe), "--out", str(run), "--train.lr", "fast"]) == 2
     assert main(["pretrain", "--config", str(recipe), "--out", str(run), "--train.precision", "fp8"]) == 2
@@ -168,7 +168,7 @@ def test_refuses_non_empty_run_dir(tmp_path: Path, capsys: pytest.CaptureFixture
     run = tmp_path / "run"
     run.mkdir()
     (run / "notes.txt").write_text("mine")
-    rc = main(["pretrain", "--config", str(ROOT / "configs" / "pretrain-dna-tiny.yaml"), "--out", str(run)])
+    rc = main(["pretrain", "--config", str(CONFIGS / "pretrain-dna-tiny.yaml"), "--out", str(run)])
     assert rc == 2 and "not empty" in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]
 

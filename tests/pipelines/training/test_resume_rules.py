@@ -16,7 +16,7 @@ from pipelines.runs import run_dir as rd
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.loop import pretrain
 from pipelines.training.schedule import WSDSchedule
-from tests.paths import ROOT
+from tests.paths import CONFIGS
 from tests.pipelines.training.test_pretrain import AUDIO, DNA, tiny
 
 
@@ -41,7 +41,7 @@ def test_resume_refuses_other_modality_vocabulary_or_model(tmp_path: Path,
     capsys.readouterr()
     _refused(["pretrain", "--resume", str(run), "--data", DNA[0], "--train.max_steps", "4"], run, capsys,
              f"cannot resume {run}", "audio bytes (mulaw-8bit, 8000 Hz)", "dna bytes (ascii-upper)")
-    _refused(["pretrain", "--resume", str(run), "--config", str(ROOT / "configs" / "tiny-1stage.json"),
+    _refused(["pretrain", "--resume", str(run), "--config", str(CONFIGS / "tiny-1stage.json"),
               "--data", *AUDIO], run, capsys, "the model differs", "arch_layout")
 
     # Same modality, another byte convention (soft-masked DNA is another vocabulary of bytes).

@@ -16,18 +16,18 @@ from pipelines.training.train_config import (
     parse_override_args,
     read_config,
 )
-from tests.paths import ROOT
+from tests.paths import CONFIGS
 
 
 def _recipe(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
-    (tmp_path / "tiny.json").write_text((ROOT / "configs" / "tiny-1stage.json").read_text())
+    (tmp_path / "tiny.json").write_text((CONFIGS / "tiny-1stage.json").read_text())
     p = tmp_path / name
     p.write_text(text)
     return p
 
 
 def test_shipped_recipes_load() -> None:
-    recipes = sorted((ROOT / "configs").glob("pretrain-*.yaml"))
+    recipes = sorted((CONFIGS).glob("pretrain-*.yaml"))
     assert recipes, "no pretrain recipes under configs/"
     for path in recipes:
         cfg = read_config(path)
@@ -48,7 +48,7 @@ def test_model_path_relative_to_recipe_and_overrides(tmp_path: Path) -> None:
 
 
 def test_model_only_file_is_a_recipe_with_defaults() -> None:
-    cfg = read_config(ROOT / "configs" / "tiny-isotropic.json")
+    cfg = read_config(CONFIGS / "tiny-isotropic.json")
     assert cfg.train == TrainConfig()
 
 

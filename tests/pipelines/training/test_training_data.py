@@ -18,7 +18,7 @@ from pipelines.cli import main
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.train_config import apply_overrides, read_config
 from pipelines.training.training_data import DataTooSmall, open_training_data
-from tests.paths import DATA, ROOT
+from tests.paths import CONFIGS, DATA
 
 ECOLI = DATA / "ecoli_MG1655_20kb.fa"
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def _cfg(data: object, **overrides: object):
-    cfg = read_config(ROOT / "configs" / "tiny-1stage.json")
+    cfg = read_config(CONFIGS / "tiny-1stage.json")
     return apply_overrides(cfg, {"data.corpus": data, **overrides})
 
 
@@ -73,7 +73,7 @@ def test_audio_folder_trains_at_its_own_rate_and_says_what_it_read(
     (folder / "notes.txt").write_text("recorded at home\n")
     assert {sf.info(str(p)).samplerate for p in folder.rglob("*.wav")} == {8000}
     run = tmp_path / "run"
-    rc = main(["pretrain", "--config", str(ROOT / "configs" / "tiny-1stage.json"), "--data", str(folder),
+    rc = main(["pretrain", "--config", str(CONFIGS / "tiny-1stage.json"), "--data", str(folder),
                "--out", str(run), "--train.seq_len", "128", "--train.batch_size", "1",
                "--train.max_steps", "1", "--train.eval_windows", "2"])
     err = capsys.readouterr().err
