@@ -83,13 +83,28 @@ def multiplier_curve(
     return [(b, multiplier(b, v, baseline)) for b, v in sorted(reference) if b > 0]
 
 
-def spread(values: Sequence[Multiplier]) -> dict[str, object]:
+@dataclass(frozen=True)
+class Spread:
+    """A multiplier over seeds: median, min, max, how many seeds, and their common bound ("=", ">",
+    "<"), or "mixed" when the seeds' bounds differ."""
+
+    median: float
+    min: float
+    max: float
+    n: int
+    bound: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"median": self.median, "min": self.min, "max": self.max, "n": self.n, "bound": self.bound}
+
+
+def spread(values: Sequence[Multiplier]) -> Spread:
     """Median, min and max over seeds; bounds carry over (a median of lower bounds is one too)."""
     if not values:
-        return {}
+        raise ValueError("no multipliers to summarise")
     vs = sorted(values, key=lambda m: m.value)
     mid = vs[len(vs) // 2] if len(vs) % 2 else None
     median = mid.value if mid else (vs[len(vs) // 2 - 1].value + vs[len(vs) // 2].value) / 2
     bounds = {m.bound for m in values}
     bound = bounds.pop() if len(bounds) == 1 else "mixed"
-    return {"median": median, "min": vs[0].value, "max": vs[-1].value, "n": len(vs), "bound": bound}
+    return Spread(median=median, min=vs[0].value, max=vs[-1].value, n=len(vs), bound=bound)

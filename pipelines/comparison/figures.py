@@ -8,9 +8,10 @@ import statistics
 from typing import Any
 
 from pipelines.comparison.numbers import median_curve
+from pipelines.comparison.results import ComparisonResults
 
 
-def figure(name: str, res: dict[str, Any]) -> bytes | None:
+def figure(name: str, res: ComparisonResults) -> bytes | None:
     """PNG bytes of figure ``name`` (one of report.PNGS), or None when there is nothing to draw."""
     # matplotlib only when a figure is drawn: it takes a second to import, and the CLI imports
     # this module at every start.
@@ -46,57 +47,56 @@ def _label_log_x(ax: Any, xlabel: str, ylabel: str, title: str, legend: bool, ti
         ax.legend(fontsize=7)
 
 
-def _plot_curves(ax: Any, res: dict[str, Any]) -> bool:
+def _plot_curves(ax: Any, res: ComparisonResults) -> bool:
     any_curve = False
-    for a in res["recipe"]["arms"]:
-        pts = median_curve(res["arms"][a["name"]])
+    for a in res.recipe.arms:
+        pts = median_curve(res.arms[a.name])
         if not pts:
             continue
         any_curve = True
         xs = [p[0] for p in pts]
-        (line,) = ax.plot(xs, [p[1] for p in pts], "o-", ms=3, lw=1.5, label=a["name"])
-        if len(res["recipe"]["seeds"]) > 1:
+        (line,) = ax.plot(xs, [p[1] for p in pts], "o-", ms=3, lw=1.5, label=a.name)
+        if len(res.recipe.seeds) > 1:
             ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], color=line.get_color(), alpha=0.2)
-    anc = res.get("anchors") or {}
-    if anc.get("held_out"):
-        h = anc["held_out"]
+    if res.anchors is not None:
+        h = res.anchors.held_out
         ax.axhline(
-            h["markov"]["best_bpb"],
+            h.markov.best_bpb,
             color="k",
             ls="--",
             lw=1,
-            label=f"Markov k={h['markov']['best_order']} (all training bytes)",
+            label=f"Markov k={h.markov.best_order} (all training bytes)",
         )
-        seen = anc.get("markov_on_seen_bytes") or []
+        seen = res.anchors.markov_on_seen_bytes
         if seen:
             ax.plot(
-                [p["train_bytes"] for p in seen],
-                [p["bpb"] for p in seen],
+                [p.train_bytes for p in seen],
+                [p.bpb for p in seen],
                 "k:",
                 marker="x",
                 lw=1,
                 label="Markov on the bytes seen",
             )
-        ax.axhline(h["zstd"], color="grey", ls="-.", lw=1, label="zstd -19")
-        ax.axhline(h["xz"], color="grey", ls=":", lw=1, label="xz -9e")
+        ax.axhline(h.zstd, color="grey", ls="-.", lw=1, label="zstd -19")
+        ax.axhline(h.xz, color="grey", ls=":", lw=1, label="xz -9e")
     _label_log_x(ax, "training bytes seen", "held-out bits per byte",
                  "Held-out bits/byte against training bytes", legend=True)
     return any_curve
 
 
-def _plot_last_decade(ax: Any, res: dict[str, Any]) -> bool:
+def _plot_last_decade(ax: Any, res: ComparisonResults) -> bool:
     """The same curves, zoomed on the last decade of training bytes where the arms separate."""
     if not _plot_curves(ax, res):
         return False
-    budget = res["recipe"]["budget"]
+    budget = res.recipe.budget
     ys = [
         p[1]
-        for a in res["recipe"]["arms"]
-        for p in median_curve(res["arms"][a["name"]])
+        for a in res.recipe.arms
+        for p in median_curve(res.arms[a.name])
         if p[0] >= budget / 10
     ]
-    seen = (res.get("anchors") or {}).get("markov_on_seen_bytes") or []
-    ys += [p["bpb"] for p in seen if p["train_bytes"] >= budget / 10]  # anchors far off stay off-scale
+    seen = res.anchors.markov_on_seen_bytes if res.anchors is not None else []
+    ys += [p.bpb for p in seen if p.train_bytes >= budget / 10]  # anchors far off stay off-scale
     if ys:
         lo, hi = min(ys), max(ys)
         pad = max(0.02, 0.1 * (hi - lo))
@@ -106,20 +106,20 @@ def _plot_last_decade(ax: Any, res: dict[str, Any]) -> bool:
     return True
 
 
-def _plot_chunks(ax: Any, res: dict[str, Any]) -> bool:
+def _plot_chunks(ax: Any, res: ComparisonResults) -> bool:
     drawn = False
-    for a in res["recipe"]["arms"]:
-        for seed, r in res["arms"][a["name"]].items():
-            pts = [p for p in r["curve"] if p["compression"]]
+    for a in res.recipe.arms:
+        for seed, r in res.arms[a.name].items():
+            pts = [p for p in r.curve if p.compression]
             if not pts:
                 continue
-            for s in range(len(pts[0]["compression"])):
+            for s in range(len(pts[0].compression)):
                 ax.plot(
-                    [p["train_bytes"] for p in pts],
-                    [p["compression"][s] for p in pts],
+                    [p.train_bytes for p in pts],
+                    [p.compression[s] for p in pts],
                     "o-",
                     ms=3,
-                    label=f"{a['name']} seed {seed} stage {s}",
+                    label=f"{a.name} seed {seed} stage {s}",
                 )
                 drawn = True
     _label_log_x(ax, "training bytes seen", "positions per chunk (held-out)", "H-Net compression per stage",
@@ -127,12 +127,12 @@ def _plot_chunks(ax: Any, res: dict[str, Any]) -> bool:
     return drawn
 
 
-def _plot_throughput(ax: Any, res: dict[str, Any]) -> bool:
+def _plot_throughput(ax: Any, res: ComparisonResults) -> bool:
     names, rates = [], []
-    for a in res["recipe"]["arms"]:
-        vals = [r["bytes_per_s"] for r in res["arms"][a["name"]].values() if r["bytes_per_s"]]
+    for a in res.recipe.arms:
+        vals = [r.bytes_per_s for r in res.arms[a.name].values() if r.bytes_per_s]
         if vals:
-            names.append(a["name"])
+            names.append(a.name)
             rates.append(statistics.median(vals))
     if not names:
         return False
@@ -142,21 +142,21 @@ def _plot_throughput(ax: Any, res: dict[str, Any]) -> bool:
     return True
 
 
-def _plot_multiplier(ax: Any, res: dict[str, Any]) -> bool:
+def _plot_multiplier(ax: Any, res: ComparisonResults) -> bool:
     drawn = False
-    for e in res["efficiency"]:
-        for seed, pts in e["curve"].items():
-            if not pts:
+    for e in res.efficiency:
+        for seed, ms in e.curve.items():
+            if not ms:
                 continue
-            xs = [p["reference_bytes"] for p in pts]
+            xs = [m.reference_bytes for m in ms]
             ax.plot(
                 xs,
-                [p["value"] for p in pts],
+                [m.value for m in ms],
                 "o-",
                 ms=3,
-                label=f"{e['reference']} vs {e['baseline']} (seed {seed})",
+                label=f"{e.reference} vs {e.baseline} (seed {seed})",
             )
-            low = [(x, p["value"]) for x, p in zip(xs, pts) if p["bound"] == ">"]
+            low = [(x, m.value) for x, m in zip(xs, ms) if m.bound == ">"]
             if low:
                 ax.scatter(*zip(*low), marker="^", s=30, color="k", zorder=3)
             drawn = True

@@ -45,7 +45,6 @@ from pipelines.training.train_config import (
     validate,
 )
 
-SECTIONS = ("data", "train", "budget", "seeds", "reference", "arms", "eval_data", "quick", "anchors")
 POINTS_PER_DECADE = 10  # evaluations per decade of training bytes (the issue asks for >= 8)
 _DEPTH = re.compile(r"^([a-zA-Z]+)(\d+)$")
 
@@ -58,6 +57,16 @@ class Arm:
     model: dict[str, Any]
     match_flops: str | None = None
     source: str = ""
+
+    @property
+    def layout(self) -> list[Any]:
+        """The model's ``arch_layout`` (a nested list marks a chunking stage)."""
+        return list(self.model.get("arch_layout", []))
+
+    @property
+    def hierarchical(self) -> bool:
+        """Whether the model chunks (an H-Net) rather than reading bytes at one rate (isotropic)."""
+        return any(isinstance(x, list) for x in self.layout)
 
 
 @dataclass
@@ -132,6 +141,23 @@ class CompareRecipe:
             "step_bytes": self.step_bytes(),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CompareRecipe:
+        """The recipe as `to_json` recorded it in compare.json (its arms already FLOP-matched); the
+        recorded ``eval_points`` and ``step_bytes`` follow from the rest and are derived again."""
+        anchors = data["anchors"]
+        return cls(
+            arms=[Arm(**a) for a in data["arms"]],
+            data=build_section(DataConfig, data["data"], "data"),
+            train=dict(data["train"]),
+            budget=data["budget"],
+            seeds=list(data["seeds"]),
+            reference=list(data["reference"]),
+            eval_data=dict(data["eval_data"]),
+            max_order=anchors["max_order"],
+            path=data["path"],
+        )
+
 
 def load_recipe(
     path: str | Path,
@@ -142,58 +168,32 @@ def load_recipe(
 ) -> CompareRecipe:
     """Read, resolve and check a compare recipe; every problem is one ConfigError/UsageError line."""
     path = Path(path)
-    raw = read_mapping(path)
-    unknown = sorted(set(raw) - set(SECTIONS))
-    if unknown:
-        raise ConfigError(f"{path}: unknown section '{unknown[0]}'; valid sections: {', '.join(SECTIONS)}")
-    if quick:
-        q = raw.get("quick") or {}
-        if not isinstance(q, dict):
-            raise ConfigError(f"{path}: 'quick' must be a mapping")
-        for key, value in q.items():
-            if key == "train":
-                raw["train"] = {**(raw.get("train") or {}), **value}
-            elif key in ("arms",) and isinstance(value, dict):
-                raw["arms"] = {**(raw.get("arms") or {}), **value}
-            else:
-                raw[key] = value
-    arms_raw = raw.get("arms")
-    if not isinstance(arms_raw, dict) or not arms_raw:
-        raise ConfigError(f"{path}: 'arms' must map arm names to {{model: FILE}}")
-    arms = []
-    for name, spec in arms_raw.items():
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", str(name)):
-            raise ConfigError(f"{path}: arm name {name!r} must be letters, digits, '.', '_' or '-'")
-        spec = {"model": spec} if isinstance(spec, str) else spec
-        if not isinstance(spec, dict) or "model" not in spec or set(spec) - {"model", "match_flops"}:
-            raise ConfigError(f"{path}: arm {name!r} needs {{model: FILE}} (and optionally match_flops: ARM)")
-        model = resolve_model(spec["model"], path.parent)
-        source = spec["model"] if isinstance(spec["model"], str) else "inline"
-        arms.append(Arm(str(name), model, spec.get("match_flops"), source))
+    raw = _Sections.read(path, quick)
+    arms = _arms(raw.arms, path)
     names = [a.name for a in arms]
-    data_raw = dict(raw.get("data") or {})
+    data_raw = dict(raw.data or {})
     if data is not None:
         data_raw["corpus"] = data
-    train = dict(raw.get("train") or {})
+    train = dict(raw.train or {})
     for forbidden in ("byte_budget", "max_steps", "seed", "eval_every", "eval_at_bytes"):
         if forbidden in train:
             raise ConfigError(f"{path}: train.{forbidden} is set by compare (use budget:, seeds:)")
     build_section(TrainConfig, train, "train")  # types and unknown keys, one line each
-    budget_value = budget if budget is not None else raw.get("budget")
+    budget_value = budget if budget is not None else raw.budget
     if budget_value is None:
         raise ConfigError(f"{path}: missing 'budget' (training bytes per arm)")
     budget_int = build_section(_Budget, {"budget": budget_value}, "compare").budget
-    seed_list = seeds if seeds is not None else raw.get("seeds", [0])
+    seed_list = seeds if seeds is not None else raw.seeds
     if isinstance(seed_list, int):
         seed_list = [seed_list]
     if not seed_list or not all(isinstance(s, int) and s >= 0 for s in seed_list):
         raise ConfigError(f"{path}: seeds must be a list of non-negative integers, got {seed_list!r}")
-    reference = raw.get("reference") or [a.name for a in arms if _is_hnet(a.model)]
+    reference = raw.reference or [a.name for a in arms if a.hierarchical]
     reference = [reference] if isinstance(reference, str) else list(reference)
-    eval_data = raw.get("eval_data") or {}
+    eval_data = raw.eval_data or {}
     if not isinstance(eval_data, dict):
         raise ConfigError(f"{path}: eval_data must map names to a corpus or files")
-    anchors = raw.get("anchors") or {}
+    anchors = raw.anchors or {}
     recipe = CompareRecipe(
         arms=arms,
         data=build_section(DataConfig, data_raw, "data"),
@@ -211,12 +211,67 @@ def load_recipe(
 
 
 @dataclass
+class _Sections:
+    """The top-level sections of a recipe file as written, before each is checked (`load_recipe`)."""
+
+    data: Any = None
+    train: Any = None
+    budget: Any = None
+    seeds: Any = field(default_factory=lambda: [0])
+    reference: Any = None
+    arms: Any = None
+    eval_data: Any = None
+    quick: Any = None
+    anchors: Any = None
+
+    @classmethod
+    def read(cls, path: Path, quick: bool) -> _Sections:
+        """The file's sections; with ``quick``, its ``quick`` section merged over them (``train`` and
+        ``arms`` key by key, any other section replaced)."""
+        raw = read_mapping(path)
+        unknown = sorted(set(raw) - set(SECTIONS))
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown section '{unknown[0]}'; valid sections: {', '.join(SECTIONS)}"
+            )
+        sections = cls(**raw)
+        q = (sections.quick or {}) if quick else {}
+        if not isinstance(q, dict):
+            raise ConfigError(f"{path}: 'quick' must be a mapping")
+        for key, value in q.items():
+            if key == "train":
+                sections.train = {**(sections.train or {}), **value}
+            elif key == "arms" and isinstance(value, dict):
+                sections.arms = {**(sections.arms or {}), **value}
+            elif key in SECTIONS:
+                setattr(sections, key, value)
+        return sections
+
+
+SECTIONS = tuple(f.name for f in dataclasses.fields(_Sections))
+
+
+def _arms(arms_raw: Any, path: Path) -> list[Arm]:
+    """The ``arms`` section: each name maps to a model config (``FILE`` or ``{model: FILE,
+    match_flops: ARM}``)."""
+    if not isinstance(arms_raw, dict) or not arms_raw:
+        raise ConfigError(f"{path}: 'arms' must map arm names to {{model: FILE}}")
+    arms = []
+    for name, spec in arms_raw.items():
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", str(name)):
+            raise ConfigError(f"{path}: arm name {name!r} must be letters, digits, '.', '_' or '-'")
+        spec = {"model": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or "model" not in spec or set(spec) - {"model", "match_flops"}:
+            raise ConfigError(f"{path}: arm {name!r} needs {{model: FILE}} (and optionally match_flops: ARM)")
+        given = spec["model"]
+        source = given if isinstance(given, str) else "inline"
+        arms.append(Arm(str(name), resolve_model(given, path.parent), spec.get("match_flops"), source))
+    return arms
+
+
+@dataclass
 class _Budget:
     budget: int = 0
-
-
-def _is_hnet(model: dict[str, Any]) -> bool:
-    return any(isinstance(x, list) for x in model.get("arch_layout", []))
 
 
 def _check(recipe: CompareRecipe, names: list[str], path: Path) -> None:
@@ -270,7 +325,7 @@ def _match_flops(recipe: CompareRecipe) -> None:
     for a in recipe.arms:
         if a.match_flops is None:
             continue
-        layout = a.model.get("arch_layout", [])
+        layout = a.layout
         if len(layout) != 1 or not isinstance(layout[0], str) or not _DEPTH.match(layout[0]):
             raise ConfigError(
                 f"arm {a.name!r}: match_flops needs a single-token isotropic layout such as "

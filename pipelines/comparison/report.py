@@ -8,52 +8,28 @@ import html
 import re
 import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 from hnet_bio.atomic import atomic_write, atomic_write_json, atomic_write_text
 from pipelines.comparison import numbers as nb
-from pipelines.comparison.compare_dir import CompareManifest, arm_run
+from pipelines.comparison.compare_dir import CompareManifest
+from pipelines.comparison.efficiency import Multiplier
 from pipelines.comparison.figures import figure
+from pipelines.comparison.results import ComparisonResults
 from pipelines.units import human_bytes
 
 PNGS = ("curves.png", "curves_last_decade.png", "chunks.png", "throughput.png", "multiplier.png")
 
 
-def gather(out: Path, manifest: CompareManifest, verbose: bool = True) -> dict[str, Any]:
-    """Every number of the report, as results.json holds it."""
-    recipe = manifest.recipe
-    arms = {
-        a["name"]: {s: nb.arm_numbers(arm_run(out, a["name"], s)) for s in recipe["seeds"]}
-        for a in recipe["arms"]
-    }
-    started = any(r["curve"] for per in arms.values() for r in per.values())
-    anchors = nb.anchor_numbers(out, recipe, verbose) if started else {}
-    return {
-        "recipe": recipe,
-        "commands": manifest.commands,
-        "created": manifest.created,
-        "reported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": nb.machine(),
-        "arms": {k: {str(s): v for s, v in per.items()} for k, per in arms.items()},
-        "flops_per_byte": nb.flops_numbers(recipe, arms),
-        "efficiency": nb.efficiency_numbers(recipe, arms),
-        "anchors": anchors,
-        "extra_eval": nb.extra_numbers(out, recipe) if started else {},
-        "complete": all(r["completed"] for per in arms.values() for r in per.values()),
-    }
-
-
-def write_report(out: Path, manifest: CompareManifest, verbose: bool = True) -> dict[str, Any]:
-    """results.json, report.md, report.html and the PNGs of ``out``; returns results.json."""
-    res = gather(out, manifest, verbose)
+def write_report(out: Path, manifest: CompareManifest, verbose: bool = True) -> ComparisonResults:
+    """results.json, report.md, report.html and the PNGs of ``out``; returns what results.json holds."""
+    res = nb.gather(out, manifest, verbose)
     figures = {name: figure(name, res) for name in PNGS}
     for name, png in figures.items():
         if png is not None:
             with atomic_write(out / name) as fh:
                 fh.write(png)
-    atomic_write_json(out / "results.json", res)
+    atomic_write_json(out / "results.json", res.to_json())
     md = markdown(res, [n for n, p in figures.items() if p is not None])
     atomic_write_text(out / "report.md", md)
     atomic_write_text(out / "report.html", to_html(md, figures))
@@ -65,33 +41,28 @@ def write_report(out: Path, manifest: CompareManifest, verbose: bool = True) -> 
 
 # --------------------------------------------------------------------------- text
 
+_BOUND_WORD = {"=": "", ">": "more than ", "<": "at most ", "mixed": ""}
+_BOUND_MARK = {"=": "", ">": "> ", "<": "<= ", "mixed": "~"}
 
-def _first(e: dict[str, Any]) -> list[dict[str, Any]]:
-    return next(iter(e["curve"].values()), [])
 
-
-def _short(m: dict[str, Any]) -> str:
-    return {"=": "", ">": "> ", "<": "<= "}[m["bound"]] + f"{m['value']:.2f}"
+def _short(m: Multiplier) -> str:
+    return _BOUND_MARK[m.bound] + f"{m.value:.2f}"
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def headline(res: dict[str, Any]) -> str:
+def headline(res: ComparisonResults) -> str:
     lines = []
-    for e in res["efficiency"]:
-        sp = e["spread"]
-        word = {"=": "", ">": "more than ", "<": "at most ", "mixed": ""}[sp["bound"]]
-        rng = f" (seeds: {sp['min']:.2f}-{sp['max']:.2f}x)" if sp["n"] > 1 else ""
-        lines.append(
-            f"{e['reference']} vs {e['baseline']}: data-efficiency multiplier {word}{sp['median']:.2f}x{rng}"
-        )
-    best = _best_markov(res)
-    if best is not None:
-        finals = [
-            r["final_bpb"] for per in res["arms"].values() for r in per.values() if r["final_bpb"] is not None
-        ]
+    for e in res.efficiency:
+        sp = e.spread
+        rng = f" (seeds: {sp.min:.2f}-{sp.max:.2f}x)" if sp.n > 1 else ""
+        word = _BOUND_WORD[sp.bound]
+        lines.append(f"{e.reference} vs {e.baseline}: data-efficiency multiplier {word}{sp.median:.2f}x{rng}")
+    if res.anchors is not None:
+        best = res.anchors.held_out.markov.best_bpb
+        finals = [r.final_bpb for r in res.runs() if r.final_bpb is not None]
         if finals and min(finals) >= best:
             lines.append(
                 f"no neural arm beats the best Markov model ({best:.4f} bits/byte) on these held-out bytes"
@@ -99,12 +70,7 @@ def headline(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _best_markov(res: dict[str, Any]) -> float | None:
-    a = res.get("anchors") or {}
-    return a["held_out"]["markov"]["best_bpb"] if a.get("held_out") else None
-
-
-def markdown(res: dict[str, Any], pngs: list[str]) -> str:
+def markdown(res: ComparisonResults, pngs: list[str]) -> str:
     """report.md: the setting, the multipliers, the bits/byte table, anchors, extra sets, figures."""
     lines = _setting_lines(res) + _efficiency_lines(res) + _bpb_lines(res) + _anchor_lines(res)
     lines += _extra_eval_lines(res)
@@ -112,33 +78,34 @@ def markdown(res: dict[str, Any], pngs: list[str]) -> str:
     return "\n".join(lines + _reproduce_lines(res))
 
 
-def _setting_lines(res: dict[str, Any]) -> list[str]:
-    r = res["recipe"]
-    data = r["data"]["corpus"]
+def _setting_lines(res: ComparisonResults) -> list[str]:
+    r = res.recipe
+    train = r.train_config(0)
+    data = r.data.corpus
     lines = [
         f"# H-Net data-efficiency comparison on {data if isinstance(data, str) else ', '.join(data)}",
         "",
     ]
-    if not res["complete"]:
+    if not res.complete:
         lines += [
             "**Partial report**: some arms have not finished; every number below is from the "
             "evaluations that exist so far.",
             "",
         ]
     lines += [
-        f"{len(r['arms'])} arms x {len(r['seeds'])} seed(s) {r['seeds']}, {human_bytes(r['budget'])} "
-        f"({r['budget']:,} bytes) of training per arm, windows of {r['train'].get('seq_len')} bytes, "
-        f"{r['step_bytes']:,} bytes per step, the same windows in the same order for every arm; "
-        f"held-out bits/byte on {r['train'].get('eval_windows', 64)} fixed windows of the eval split, "
-        f"at {len(r['eval_points'])} log-spaced training-byte counts.",
+        f"{len(r.arms)} arms x {len(r.seeds)} seed(s) {r.seeds}, {human_bytes(r.budget)} "
+        f"({r.budget:,} bytes) of training per arm, windows of {train.seq_len} bytes, "
+        f"{r.step_bytes():,} bytes per step, the same windows in the same order for every arm; "
+        f"held-out bits/byte on {train.eval_windows} fixed windows of the eval split, "
+        f"at {len(r.eval_points())} log-spaced training-byte counts.",
         "",
     ]
     return lines
 
 
-def _efficiency_lines(res: dict[str, Any]) -> list[str]:
+def _efficiency_lines(res: ComparisonResults) -> list[str]:
     lines = ["## Data efficiency", ""]
-    if not res["efficiency"]:
+    if not res.efficiency:
         return [*lines, "No reference/baseline pair has evaluations yet."]
     lines += [
         "Training bytes a baseline needs to reach the H-Net's final held-out bits/byte, divided by the "
@@ -148,15 +115,14 @@ def _efficiency_lines(res: dict[str, Any]) -> list[str]:
         "| H-Net | baseline | multiplier | per seed | gap at equal bytes (bits/byte) |",
         "|---|---|---|---|---|",
     ]
-    for e in res["efficiency"]:
-        sp = e["spread"]
-        word = {"=": "", ">": "> ", "<": "<= ", "mixed": "~"}[sp["bound"]]
-        seeds = ", ".join(m["text"] for m in e["per_seed"])
-        gaps = ", ".join(_fmt(g, 4) for g in e["gap_bpb_at_equal_bytes"])
+    for e in res.efficiency:
+        sp = e.spread
+        seeds = ", ".join(m.text() for m in e.per_seed)
+        gaps = ", ".join(_fmt(g, 4) for g in e.gaps)
         lines.append(
-            f"| {e['reference']} | {e['baseline']} | {word}{sp['median']:.2f}x | {seeds} | {gaps} |"
+            f"| {e.reference} | {e.baseline} | {_BOUND_MARK[sp.bound]}{sp.median:.2f}x | {seeds} | {gaps} |"
         )
-    columns = sorted({p["reference_bytes"] for e in res["efficiency"] for p in _first(e)})
+    columns = sorted({m.reference_bytes for e in res.efficiency for m in e.first_curve()})
     lines += [
         "",
         "Multiplier at each H-Net evaluation of the last decade (first seed; `>`: the baseline never "
@@ -165,14 +131,14 @@ def _efficiency_lines(res: dict[str, Any]) -> list[str]:
         "| H-Net bytes | " + " | ".join(human_bytes(b) for b in columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
-    for e in res["efficiency"]:
-        cell = {p["reference_bytes"]: p for p in _first(e)}
+    for e in res.efficiency:
+        cell = {m.reference_bytes: m for m in e.first_curve()}
         row = [_short(cell[b]) if b in cell else "" for b in columns]
-        lines.append(f"| {e['reference']} vs {e['baseline']} | " + " | ".join(row) + " |")
+        lines.append(f"| {e.reference} vs {e.baseline} | " + " | ".join(row) + " |")
     return lines
 
 
-def _bpb_lines(res: dict[str, Any]) -> list[str]:
+def _bpb_lines(res: ComparisonResults) -> list[str]:
     lines = [
         "",
         "## Held-out bits per byte",
@@ -181,103 +147,96 @@ def _bpb_lines(res: dict[str, Any]) -> list[str]:
         "final bits/byte (median of seeds) | bytes/chunk per stage | train bytes/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for a in res["recipe"]["arms"]:
-        per = res["arms"][a["name"]]
-        finals = [x["final_bpb"] for x in per.values() if x["final_bpb"] is not None]
-        comps = [x["final_compression"] for x in per.values() if x["final_compression"]]
-        rates = [x["bytes_per_s"] for x in per.values() if x["bytes_per_s"]]
-        f = res["flops_per_byte"][a["name"]]
-        reached = f"{f['at_reached']:.3g}" if f["at_reached"] else "-"
+    for a in res.recipe.arms:
+        per = res.arms[a.name].values()
+        finals = [x.final_bpb for x in per if x.final_bpb is not None]
+        comps = [x.final_compression for x in per if x.final_compression]
+        rates = [x.bytes_per_s for x in per if x.bytes_per_s]
+        f = res.flops_per_byte[a.name]
+        reached = f"{f.at_reached:.3g}" if f.at_reached else "-"
         comp = " / ".join(f"{c:.2f}" for c in comps[0]) if comps else "-"
-        trained = max(x["train_bytes"] for x in per.values())
+        trained = max(x.train_bytes for x in per)
         lines.append(
-            f"| {a['name']} | `{a['model']['arch_layout']}` | {f['params'] / 1e6:.3f}M | "
-            f"{f['at_target']:.3g} / {reached} | {human_bytes(trained)} | "
+            f"| {a.name} | `{a.layout}` | {f.params / 1e6:.3f}M | "
+            f"{f.at_target:.3g} / {reached} | {human_bytes(trained)} | "
             f"{_fmt(statistics.median(finals) if finals else None)} | {comp} | "
             f"{human_bytes(statistics.median(rates)) + '/s' if rates else '-'} |"
         )
     return lines
 
 
-def _extra_eval_lines(res: dict[str, Any]) -> list[str]:
-    if not res["extra_eval"]:
+def _extra_eval_lines(res: ComparisonResults) -> list[str]:
+    if not res.extra_eval:
         return []
-    arms = res["recipe"]["arms"]
+    arms = res.recipe.arms
     lines = [
         "",
         "## Extra held-out sets (last checkpoint of each arm)",
         "",
-        "| set | " + " | ".join(a["name"] for a in arms) + " | best Markov | xz | zstd |",
+        "| set | " + " | ".join(a.name for a in arms) + " | best Markov | xz | zstd |",
         "|---|" + "---|" * (len(arms) + 3),
     ]
-    for name, per_arm in res["extra_eval"].items():
-        anc = (res["anchors"].get("extra") or {}).get(name, {})
+    for name, per_arm in res.extra_eval.items():
+        anc = res.anchors.extra.get(name) if res.anchors is not None else None
         cells = []
         for a in arms:
-            vals = [v for v in per_arm.get(a["name"], {}).values() if v is not None]
+            vals = [v for v in per_arm.get(a.name, {}).values() if v is not None]
             cells.append(_fmt(statistics.median(vals)) if vals else "-")
-        mk = anc.get("markov", {})
-        lines.append(
-            f"| {name} | " + " | ".join(cells) + f" | {_fmt(mk.get('best_bpb'))} "
-            f"(k={mk.get('best_order', '-')}) | {_fmt(anc.get('xz'))} | {_fmt(anc.get('zstd'))} |"
-        )
+        markov = "- (k=-) | - | -"
+        if anc is not None:
+            mk = anc.markov
+            markov = f"{_fmt(mk.best_bpb)} (k={mk.best_order}) | {_fmt(anc.xz)} | {_fmt(anc.zstd)}"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {markov} |")
     return lines
 
 
-def _reproduce_lines(res: dict[str, Any]) -> list[str]:
-    m = res["machine"]
-    return (
-        ["", "## Reproduce", "", "```"]
-        + res["commands"]
-        + [
-            "```",
-            "",
-            f"Machine: {m['platform']}, {m['cpus']} CPUs, torch {m['torch']}, hnet-bio {m['hnet_bio']}, "
-            f"Python {m['python']}. Report built {res['reported']}. Every number is in results.json.",
-            "",
-        ]
-    )
+def _reproduce_lines(res: ComparisonResults) -> list[str]:
+    m = res.machine
+    return [
+        "", "## Reproduce", "", "```", *res.commands, "```", "",
+        f"Machine: {m.platform}, {m.cpus} CPUs, torch {m.torch}, hnet-bio {m.hnet_bio}, "
+        f"Python {m.python}. Report built {res.reported}. Every number is in results.json.",
+        "",
+    ]
 
 
-def _anchor_lines(res: dict[str, Any]) -> list[str]:
-    a = res.get("anchors") or {}
-    if not a.get("held_out"):
+def _anchor_lines(res: ComparisonResults) -> list[str]:
+    if res.anchors is None:
         return []
-    h = a["held_out"]
-    mk = h["markov"]
-    best = mk["best_bpb"]
-    finals = {
-        k: [x["final_bpb"] for x in per.values() if x["final_bpb"] is not None]
-        for k, per in res["arms"].items()
-    }
+    h = res.anchors.held_out
+    mk = h.markov
+    best = mk.best_bpb
+    finals = {k: [x.final_bpb for x in per.values() if x.final_bpb is not None]
+              for k, per in res.arms.items()}
     winners = [k for k, v in finals.items() if v and statistics.median(v) < best]
-    rc = " and its reverse complement" if res["recipe"]["train"].get("rc_augment") else ""
+    rc = " and its reverse complement" if res.recipe.train_config(0).rc_augment else ""
+    seeds = res.recipe.seeds
     lines = [
         "",
         "## Classical anchors on the same held-out bytes",
         "",
         *(
             [
-                f"(Measured on seed {res['recipe']['seeds'][0]}'s held-out windows: the train/held-out "
+                f"(Measured on seed {seeds[0]}'s held-out windows: the train/held-out "
                 "split follows the seed, as in pretraining, so other seeds hold out other units.)",
                 "",
             ]
-            if len(res["recipe"]["seeds"]) > 1
+            if len(seeds) > 1
             else []
         ),
-        f"- Best smoothed Markov model (interpolated Witten-Bell, orders 0..{len(mk['bpb_by_order']) - 1}, "
-        f"counted on the whole training split{rc}, {human_bytes(mk['train_bytes'])}): "
-        f"order {mk['best_order']}, "
+        f"- Best smoothed Markov model (interpolated Witten-Bell, orders 0..{len(mk.bpb_by_order) - 1}, "
+        f"counted on the whole training split{rc}, {human_bytes(mk.train_bytes)}): "
+        f"order {mk.best_order}, "
         f"**{best:.4f} bits/byte** (the order is picked on these held-out bytes, so this anchor is "
         f"slightly optimistic).",
         "- Markov on only the training windows the neural arms saw: "
         + ", ".join(
-            f"{human_bytes(p['train_bytes'])}: {p['bpb']:.4f} (k={p['best_order']})"
-            for p in a.get("markov_on_seen_bytes", [])
+            f"{human_bytes(p.train_bytes)}: {p.bpb:.4f} (k={p.best_order})"
+            for p in res.anchors.markov_on_seen_bytes
         )
         + ".",
-        f"- xz -9e: {h['xz']:.4f} bits/byte; zstd -19: {h['zstd']:.4f} bits/byte "
-        f"(compressing the {h['bytes']:,} held-out bytes alone, headers included).",
+        f"- xz -9e: {h.xz:.4f} bits/byte; zstd -19: {h.zstd:.4f} bits/byte "
+        f"(compressing the {h.compressed:,} held-out bytes alone, headers included).",
         "",
     ]
     if winners:

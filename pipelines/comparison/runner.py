@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from pipelines.comparison.compare_dir import (
     MARKER,
@@ -28,6 +28,7 @@ from pipelines.comparison.compare_dir import (
 )
 from pipelines.comparison.recipe import Arm, CompareRecipe, load_recipe
 from pipelines.comparison.report import write_report
+from pipelines.comparison.results import ComparisonResults
 from pipelines.errors import UsageError
 from pipelines.runs.records import RunSummary, TrainRecord
 from pipelines.runs.run_dir import RunDir
@@ -40,7 +41,7 @@ from pipelines.units import human_bytes
 class CompareOutcome:
     """What `compare` did: the report's numbers, or which arm was stopped before it (no report then)."""
 
-    results: dict[str, Any] | None  # results.json as written; None when an arm was stopped
+    results: ComparisonResults | None  # what results.json holds; None when an arm was stopped
     stopped_by: str | None = None  # what stopped that arm: a signal's name, or "hook"
     stopped_run: Path | None = None
 
@@ -91,7 +92,7 @@ def compare(
     prog.say(
         f"{len(recipe.arms)} arms x {len(recipe.seeds)} seed(s), {human_bytes(recipe.budget)} each, "
         f"{len(recipe.eval_points())} evaluations per arm; arms: "
-        + ", ".join(f"{a.name} ({a.model['arch_layout']})" for a in recipe.arms)
+        + ", ".join(f"{a.name} ({a.layout})" for a in recipe.arms)
     )
     (out / RUNS).mkdir(exist_ok=True)
     for i, (arm, seed) in enumerate(runs, 1):

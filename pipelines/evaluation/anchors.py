@@ -30,6 +30,7 @@ import lzma
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import zstandard
@@ -56,6 +57,23 @@ class MarkovResult:
     def to_json(self) -> dict[str, object]:
         return {"best_order": self.best_order, "best_bpb": self.best_bpb, "bpb_by_order": self.bpb_by_order,
                 "train_bytes": self.train_bytes, "eval_bytes": self.eval_bytes}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MarkovResult:
+        """The inverse of `to_json` (best order and bits/byte are derived again, as they were)."""
+        return cls(list(data["bpb_by_order"]), data["train_bytes"], data["eval_bytes"])
+
+
+@dataclass(frozen=True)
+class CompressorScores:
+    """Bits/byte of xz and zstd on ``data_bytes`` predicted bytes (container headers included)."""
+
+    xz: float
+    zstd: float
+    data_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"xz": self.xz, "zstd": self.zstd, "bytes": self.data_bytes}
 
 
 class _Coder:
@@ -181,7 +199,7 @@ def markov_bpb_sets(train_units: Sequence[np.ndarray], eval_sets: Sequence[Seque
     return [MarkovResult(b, train_positions, int(t.size)) for b, t in zip(bpb, targets)]
 
 
-def compressed_bpb(eval_windows: Sequence[np.ndarray]) -> dict[str, float]:
+def compressed_bpb(eval_windows: Sequence[np.ndarray]) -> CompressorScores:
     """Bits/byte of xz (preset 9e) and zstd (level 19) on the predicted bytes of all windows, in order.
 
     The compressors see the windows concatenated (so context across windows, which the neural
@@ -193,4 +211,5 @@ def compressed_bpb(eval_windows: Sequence[np.ndarray]) -> dict[str, float]:
         raise ValueError("no held-out bytes to compress")
     xz = lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)
     zst = zstandard.ZstdCompressor(level=19).compress(data)
-    return {"xz": 8.0 * len(xz) / len(data), "zstd": 8.0 * len(zst) / len(data), "bytes": len(data)}
+    return CompressorScores(xz=8.0 * len(xz) / len(data), zstd=8.0 * len(zst) / len(data),
+                            data_bytes=len(data))

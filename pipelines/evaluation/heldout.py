@@ -119,8 +119,8 @@ def anchor_numbers(train_units: list[np.ndarray], windows: list[torch.Tensor] | 
     """Markov (every order, best) and xz/zstd bits/byte on the windows' predicted bytes."""
     arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
     compressed = compressed_bpb(arrays)
-    return AnchorNumbers(markov_bpb(train_units, arrays, max_order), xz=compressed["xz"],
-                         zstd=compressed["zstd"], compressed=int(compressed["bytes"]))
+    return AnchorNumbers(markov_bpb(train_units, arrays, max_order), xz=compressed.xz,
+                         zstd=compressed.zstd, compressed=compressed.data_bytes)
 
 
 def training_units(spec: str | list[str], eval_fraction: float, seed: int, data_dir: str | None = None,
@@ -168,6 +168,6 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
     return EvaluationResult(
         checkpoint=str(ckpt), model_class=type(model).__name__, data=data, regions=regions or [],
         split="regions" if regions else split, seq_len=seq_len, windows=len(windows),
-        bits_per_byte=ev["eval_bpb"], predicted_bytes=ev["eval_bytes"],
-        bytes_per_chunk=ev["eval_compression"], seconds=round(seconds, 3),
+        bits_per_byte=ev.bits_per_byte, predicted_bytes=ev.predicted_bytes,
+        bytes_per_chunk=list(ev.bytes_per_chunk), seconds=round(seconds, 3),
         anchor_train=spec if anchors else None, anchors=numbers)

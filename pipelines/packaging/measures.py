@@ -75,7 +75,7 @@ class MeasurePlan:
 def measure(model: torch.nn.Module, windows: Sequence[torch.Tensor], batch_size: int = 8) -> Measurement:
     """evaluate_bpb on one process; windows are (seq_len + 1,) uint8 tensors."""
     ev = evaluate_bpb(model, list(windows), DistEnv(), batch_size)
-    return Measurement(ev["eval_bpb"], ev["eval_bytes"], len(windows), list(ev["eval_compression"]))
+    return Measurement(ev.bits_per_byte, ev.predicted_bytes, len(windows), list(ev.bytes_per_chunk))
 
 
 def _windows_of(corpus: Any, seq_len: int, max_windows: int | None) -> list[torch.Tensor]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -31,9 +32,24 @@ def split_window(w: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, t
     return w[:, :-1].long(), w[:, 1:].long()
 
 
+@dataclass(frozen=True)
+class HeldOutScore:
+    """What one held-out evaluation measured: total nats over ``predicted_bytes`` in bits per byte,
+    and positions per chunk of each stage (outermost first; empty for an isotropic model)."""
+
+    bits_per_byte: float
+    predicted_bytes: int
+    bytes_per_chunk: tuple[float, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields of a ``kind: eval`` line of metrics.jsonl (`EvalRecord`), in its order."""
+        return {"eval_bpb": self.bits_per_byte, "eval_bytes": self.predicted_bytes,
+                "eval_compression": list(self.bytes_per_chunk)}
+
+
 @torch.no_grad()
 def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalWindows, env: DistEnv,
-                 batch_size: int, precision: str = "fp32") -> dict[str, Any]:
+                 batch_size: int, precision: str = "fp32") -> HeldOutScore:
     """Bits per byte and bytes per chunk (per stage) of ``model`` on ``windows`` (each (L + 1,) uint8).
 
     ``model`` must be the bare module, not its DDP wrapper: ranks may run different numbers of
@@ -62,11 +78,8 @@ def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalW
     total = packed[1].item()
     if total == 0:
         raise ValueError("the held-out split has no windows; lower train.seq_len or raise data.eval_fraction")
-    return {
-        "eval_bpb": packed[0].item() / total / math.log(2),
-        "eval_bytes": int(total),
-        "eval_compression": [c / total for c in packed[2:].tolist()],
-    }
+    return HeldOutScore(bits_per_byte=packed[0].item() / total / math.log(2), predicted_bytes=int(total),
+                        bytes_per_chunk=tuple(c / total for c in packed[2:].tolist()))
 
 
 def _broadcast_len(n: int, env: DistEnv) -> int:

@@ -150,9 +150,10 @@ def evaluate_and_save_if_due(run: TrainingRun, step: int) -> None:
 def evaluate_and_save(run: TrainingRun, step: int, periodic_save: bool) -> None:
     """Held-out bits/byte (all ranks), logged; then a checkpoint if periodic or a new best."""
     t, state = run.cfg.train, run.state
-    ev = EvalRecord(step=step, train_bytes=state.train_bytes,
-                    **evaluate_bpb(run.model, run.data.eval_set, run.env, t.eval_batch_size or t.batch_size,
-                                   t.precision))
+    score = evaluate_bpb(run.model, run.data.eval_set, run.env, t.eval_batch_size or t.batch_size,
+                         t.precision)
+    ev = EvalRecord(step=step, train_bytes=state.train_bytes, eval_bpb=score.bits_per_byte,
+                    eval_bytes=score.predicted_bytes, eval_compression=list(score.bytes_per_chunk))
     is_best = state.best_eval_bpb is None or ev.eval_bpb < state.best_eval_bpb
     if is_best:
         state.best_eval_bpb, state.best_step = ev.eval_bpb, step

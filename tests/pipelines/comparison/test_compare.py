@@ -98,7 +98,8 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
     res = compare(recipe, out, quick=True, verbose=False, hooks=_steps(calls)).results
     assert calls == list(range(9, 17))  # arm 1 skipped, arm 2 resumed after its step-8 checkpoint
     assert first.metrics_path.read_bytes() == done_metrics
-    assert res["complete"]
+    assert res is not None and res.complete
+    assert json.loads((out / "results.json").read_text()) == res.to_json()
     for name in OUTPUTS:
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 
@@ -110,14 +111,15 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
     assert evals["hnet1"] == evals["transformer"] and evals["hnet1"][-1] == 2048
     last_decade = [b for b in evals["hnet1"] if b >= 2048 / 10]
     assert len(last_decade) >= 8
-    assert len(res["recipe"]["eval_points"]) >= POINTS_PER_DECADE * math.log10(2048 / 128)
+    assert len(res.recipe.eval_points()) >= POINTS_PER_DECADE * math.log10(2048 / 128)
+    assert res.to_json()["recipe"]["eval_points"] == res.recipe.eval_points()
 
     # Every number the report needs is in results.json, and the HTML needs no other file.
-    assert {e["baseline"] for e in res["efficiency"]} == {"transformer"}
-    fl = res["flops_per_byte"]
-    assert fl["transformer"]["at_target"] == pytest.approx(fl["hnet1"]["at_target"], rel=0.35)
-    assert res["anchors"]["held_out"]["markov"]["eval_bytes"] == 4 * 64
-    assert res["extra_eval"]["lepto"]["hnet1"]["0"] > 0
+    assert {e.baseline for e in res.efficiency} == {"transformer"}
+    fl = res.flops_per_byte
+    assert fl["transformer"].at_target == pytest.approx(fl["hnet1"].at_target, rel=0.35)
+    assert res.anchors is not None and res.anchors.held_out.markov.eval_bytes == 4 * 64
+    assert res.extra_eval["lepto"]["hnet1"][0] > 0
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 5 and 'src="http' not in page
     assert "multiplier" in (out / "report.md").read_text()
@@ -208,7 +210,7 @@ def test_arms_subset_and_a_locked_arm_is_skipped(tmp_path: Path, capsys: pytest.
     with RunLock(out / "runs" / "transformer-seed0.lock") as held:
         assert held
         res = compare(recipe, out, quick=True, verbose=False, hooks=_steps(steps)).results
-    assert steps == [1, 2] and not res["complete"]  # hnet1 finished earlier, transformer locked
+    assert steps == [1, 2] and res is not None and not res.complete  # hnet1 done earlier, transformer locked
     assert not (out / "runs" / "transformer-seed0").exists()
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from pipelines.comparison.efficiency import (
     Multiplier,
+    Spread,
     bytes_to_reach,
     multiplier,
     multiplier_curve,
@@ -69,8 +70,12 @@ def test_multiplier_curve_of_a_constant_factor() -> None:
 
 def test_spread_over_seeds_keeps_bounds() -> None:
     ms = [Multiplier(v, "=", v, 1.0) for v in (2.0, 3.0, 5.0)]
-    assert spread(ms) == {"median": 3.0, "min": 2.0, "max": 5.0, "n": 3, "bound": "="}
+    assert spread(ms) == Spread(median=3.0, min=2.0, max=5.0, n=3, bound="=")
+    assert spread(ms).to_json() == {"median": 3.0, "min": 2.0, "max": 5.0, "n": 3, "bound": "="}
+    assert list(spread(ms).to_json()) == ["median", "min", "max", "n", "bound"]  # results.json's order
     two = spread([Multiplier(2.0, ">", 2.0, 1.0), Multiplier(4.0, ">", 4.0, 1.0)])
-    assert two["median"] == 3.0 and two["bound"] == ">"
-    assert spread([Multiplier(2.0, ">", 2.0, 1.0), Multiplier(4.0, "=", 4.0, 1.0)])["bound"] == "mixed"
-    assert math.isclose(spread(ms[:1])["median"], 2.0)
+    assert two.median == 3.0 and two.bound == ">"
+    assert spread([Multiplier(2.0, ">", 2.0, 1.0), Multiplier(4.0, "=", 4.0, 1.0)]).bound == "mixed"
+    assert math.isclose(spread(ms[:1]).median, 2.0)
+    with pytest.raises(ValueError):
+        spread([])

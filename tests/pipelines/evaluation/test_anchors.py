@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import zstandard
 
-from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
+from pipelines.evaluation.anchors import MarkovResult, compressed_bpb, markov_bpb
 
 
 def _brute_force_bpb(train: list[bytes], windows: list[bytes], order: int) -> float:
@@ -86,9 +86,18 @@ def test_compressor_sizes_match_direct_calls() -> None:
     windows = [rng.choice(np.frombuffer(b"ACGT", np.uint8), size=500) for _ in range(3)]
     data = b"".join(w[1:].tobytes() for w in windows)
     got = compressed_bpb(windows)
-    assert got["bytes"] == len(data) == 1497
-    assert got["xz"] == 8 * len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)) / len(data)
-    assert got["zstd"] == 8 * len(zstandard.ZstdCompressor(level=19).compress(data)) / len(data)
+    assert got.data_bytes == len(data) == 1497
+    assert got.xz == 8 * len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)) / len(data)
+    assert got.zstd == 8 * len(zstandard.ZstdCompressor(level=19).compress(data)) / len(data)
+    assert got.to_json() == {"xz": got.xz, "zstd": got.zstd, "bytes": 1497}  # anchors.json, results.json
     # Uniform random ACGT has 2 bits of entropy per base: no compressor gets below it, and both
     # must exploit the 4-letter alphabet (well under 8 bits, headers included).
-    assert 1.95 < got["xz"] < 4 and 1.95 < got["zstd"] < 4
+    assert 1.95 < got.xz < 4 and 1.95 < got.zstd < 4
+
+
+def test_markov_result_json_round_trip() -> None:
+    """anchors.json keeps MarkovResults as JSON: reading one back gives the same result."""
+    rng = np.random.default_rng(5)
+    res = markov_bpb([rng.integers(0, 4, 300).astype(np.uint8)], [rng.integers(0, 4, 50).astype(np.uint8)], 3)
+    assert list(res.to_json()) == ["best_order", "best_bpb", "bpb_by_order", "train_bytes", "eval_bytes"]
+    assert MarkovResult.from_json(res.to_json()) == res

@@ -1,0 +1,233 @@
+"""Every number of one comparison, as types: built once by `numbers.gather`, read by attribute in
+`report` and `figures`, and written as results.json by `ComparisonResults.to_json`.
+
+results.json is the comparison's record for people and other tools, so each ``to_json`` writes the
+keys, their order and the values the file has always had (seeds as strings, floats untouched).
+The caches compare keeps beside the runs (``anchors.json``, each run's ``extra_eval.json``) are
+read back with ``from_json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.comparison.efficiency import Multiplier, Spread
+from pipelines.comparison.recipe import CompareRecipe
+from pipelines.evaluation.anchors import MarkovResult
+from pipelines.evaluation.result import AnchorNumbers
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One held-out evaluation of an arm after ``train_bytes`` training bytes: bits/byte and bytes
+    per chunk of each stage (outermost first; empty for an isotropic arm)."""
+
+    train_bytes: int
+    bpb: float
+    compression: list[float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"train_bytes": self.train_bytes, "bpb": self.bpb, "compression": self.compression}
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    """One arm trained with one seed (one run directory), finished or not: its held-out curve
+    (empty before the first evaluation), median training bytes/s, bytes trained so far."""
+
+    curve: list[CurvePoint]
+    bytes_per_s: float | None
+    train_bytes: int
+    completed: bool
+
+    @property
+    def final_bpb(self) -> float | None:
+        return self.curve[-1].bpb if self.curve else None
+
+    @property
+    def final_compression(self) -> list[float]:
+        return self.curve[-1].compression if self.curve else []
+
+    def points(self) -> list[tuple[float, float]]:
+        """(training bytes, bits/byte) of every evaluation, as `efficiency` reads curves."""
+        return [(p.train_bytes, p.bpb) for p in self.curve]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "curve": [p.to_json() for p in self.curve],
+            "bytes_per_s": self.bytes_per_s,
+            "train_bytes": self.train_bytes,
+            "completed": self.completed,
+            "final_bpb": self.final_bpb,
+            "final_compression": self.final_compression,
+        }
+
+
+@dataclass(frozen=True)
+class ArmFlops:
+    """Training FLOPs per byte of an arm at its target ratios and at the compression its seeds
+    reached (None before an H-Net arm has evaluated), and its parameter count."""
+
+    at_target: float
+    at_reached: float | None
+    params: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at_target": self.at_target, "at_reached": self.at_reached, "params": self.params}
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """One reference (H-Net) arm against one baseline arm: the multiplier of each seed, their
+    spread, the baseline-minus-reference bits/byte at the reference's final bytes (None outside the
+    baseline's curve) and, per seed, the multiplier at each reference evaluation of the last decade."""
+
+    reference: str
+    baseline: str
+    per_seed: list[Multiplier]
+    spread: Spread
+    gaps: list[float | None]
+    curve: dict[int, list[Multiplier]]
+
+    def first_curve(self) -> list[Multiplier]:
+        """The last-decade multipliers of the first seed that has them (the report's table)."""
+        return next(iter(self.curve.values()), [])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "baseline": self.baseline,
+            "per_seed": [m.to_json() for m in self.per_seed],
+            "spread": self.spread.to_json(),
+            "gap_bpb_at_equal_bytes": self.gaps,
+            "curve": {str(seed): [{"reference_bytes": m.reference_bytes, **m.to_json()} for m in ms]
+                      for seed, ms in self.curve.items()},
+        }
+
+
+@dataclass(frozen=True)
+class SeenBytesPoint:
+    """The Markov anchor counted on only the first ``train_bytes`` of the windows the arms read."""
+
+    train_bytes: int
+    bpb: float
+    best_order: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"train_bytes": self.train_bytes, "bpb": self.bpb, "best_order": self.best_order}
+
+
+def anchor_numbers_from_json(data: dict[str, Any]) -> AnchorNumbers:
+    """The inverse of `AnchorNumbers.to_json` (anchors.json holds them for the held-out and extra sets)."""
+    return AnchorNumbers(MarkovResult.from_json(data["markov"]), xz=data["xz"], zstd=data["zstd"],
+                         compressed=data["bytes"])
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """The classical anchors of a comparison: on the held-out windows the arms were evaluated on,
+    Markov on the bytes the arms had seen at a few points, and each extra held-out set."""
+
+    held_out: AnchorNumbers
+    markov_on_seen_bytes: list[SeenBytesPoint]
+    extra: dict[str, AnchorNumbers]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "held_out": self.held_out.to_json(),
+            "markov_on_seen_bytes": [p.to_json() for p in self.markov_on_seen_bytes],
+            "extra": {name: a.to_json() for name, a in self.extra.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Anchors:
+        return cls(
+            held_out=anchor_numbers_from_json(data["held_out"]),
+            markov_on_seen_bytes=[SeenBytesPoint(**p) for p in data["markov_on_seen_bytes"]],
+            extra={name: anchor_numbers_from_json(a) for name, a in data["extra"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class ExtraEvalEntry:
+    """One checkpoint on one extra held-out set (an entry of a run's ``extra_eval.json``); a new
+    checkpoint or another ``spec`` means it is measured again."""
+
+    checkpoint: str
+    spec: str | list[str]
+    bpb: float
+    predicted_bytes: int
+    compression: list[float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checkpoint": self.checkpoint, "spec": self.spec, "bpb": self.bpb,
+                "bytes": self.predicted_bytes, "compression": self.compression}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExtraEvalEntry:
+        return cls(checkpoint=data["checkpoint"], spec=data["spec"], bpb=data["bpb"],
+                   predicted_bytes=data["bytes"], compression=data["compression"])
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the report was built (its training throughputs are this machine's)."""
+
+    python: str
+    torch: str
+    numpy: str
+    hnet_bio: str
+    platform: str
+    processor: str
+    cpus: int | None
+    threads: int
+    cuda: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"python": self.python, "torch": self.torch, "numpy": self.numpy, "hnet_bio": self.hnet_bio,
+                "platform": self.platform, "processor": self.processor, "cpus": self.cpus,
+                "threads": self.threads, "cuda": self.cuda}
+
+
+ExtraEval = dict[str, dict[str, dict[int, float]]]  # set name -> arm -> seed -> bits/byte (last checkpoint)
+
+
+@dataclass(frozen=True)
+class ComparisonResults:
+    """What results.json holds. ``recipe`` is compare.json's recipe read once (`CompareRecipe`);
+    ``recipe_json`` the same recipe as compare.json recorded it, written back verbatim. ``arms``:
+    arm -> seed -> its run; ``anchors`` and ``extra_eval`` are empty until some arm has evaluated."""
+
+    recipe: CompareRecipe
+    recipe_json: dict[str, Any]
+    commands: list[str]
+    created: str | None
+    reported: str
+    machine: Machine
+    arms: dict[str, dict[int, ArmResult]]
+    flops_per_byte: dict[str, ArmFlops]
+    efficiency: list[Efficiency]
+    anchors: Anchors | None
+    extra_eval: ExtraEval
+    complete: bool
+
+    def runs(self) -> list[ArmResult]:
+        """Every arm x seed."""
+        return [r for per in self.arms.values() for r in per.values()]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recipe": self.recipe_json,
+            "commands": self.commands,
+            "created": self.created,
+            "reported": self.reported,
+            "machine": self.machine.to_json(),
+            "arms": {k: {str(s): r.to_json() for s, r in per.items()} for k, per in self.arms.items()},
+            "flops_per_byte": {k: f.to_json() for k, f in self.flops_per_byte.items()},
+            "efficiency": [e.to_json() for e in self.efficiency],
+            "anchors": self.anchors.to_json() if self.anchors is not None else {},
+            "extra_eval": {name: {arm: {str(s): v for s, v in per.items()} for arm, per in arms.items()}
+                           for name, arms in self.extra_eval.items()},
+            "complete": self.complete,
+        }
