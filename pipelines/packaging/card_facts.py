@@ -256,7 +256,11 @@ class CardFacts(_Facts):
 
 @dataclass(frozen=True)
 class SliceRecord(_Facts):
-    """tests/data/shipped/NAME.json: what the regression test must measure again, and on what."""
+    """tests/data/shipped/NAME.json: what the regression test must measure again, and on what.
+
+    The fields repeat `RegressionSlice`'s flat, in the file's key order, because the file is flat:
+    nesting them would change a committed file format for the sake of the dataclass.
+    """
 
     name: str
     modality: str
