@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from app import scoring_view
 from app.inputs import Page, Source
 from modalities.annotations import Feature
 from pipelines.analysis import Analysis
@@ -233,4 +234,5 @@ def render(source: Source, page: Page, a: Analysis, target: list[float], key: st
             st.html(sequence_html(item, a))
         render_stats(item, a, source.features, target, key,
                      None if whole is None else (source.item, whole))
+        scoring_view.render(item, key)
     return fig
