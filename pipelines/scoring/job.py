@@ -127,8 +127,8 @@ def _vcf(model: Model, req: ScoreRequest, soft_mask: bool, log: TextIO | None) -
     bar = SiteProgress("variant sites", log)
     res = score_vcf(model, genome, req.vcf, req.out, req.flank, req.batch_size, req.reuse_prefix, bar)
     lines = [res.summary(), bar.close()]
-    if res.counts.get("ref_mismatch"):
-        lines.append(f"warning: {res.counts['ref_mismatch']} REF alleles disagree with {req.inputs.fasta}")
+    if res.ref_mismatches:
+        lines.append(f"warning: {res.ref_mismatches} REF alleles disagree with {req.inputs.fasta}")
     return ScoreSummary(lines, [req.out, str(tsv_path(req.out))])
 
 

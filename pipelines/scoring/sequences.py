@@ -33,14 +33,13 @@ class SequenceScore:
         return total / (self.length - 1) if self.length > 1 else math.nan
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ll_mean"] = self.ll_mean
-        d.update(
+        return dict(
+            asdict(self),
+            ll_mean=self.ll_mean,
             bits_per_base_fwd=self.per_base(self.ll_fwd),
             bits_per_base_rc=self.per_base(self.ll_rc),
             bits_per_base_mean=self.per_base(self.ll_mean),
         )
-        return d
 
 
 @dataclass

@@ -225,8 +225,10 @@ class GenomeReport:
 
     name: str
     codons: int
-    codon_counts: dict[str, int]
-    codon_auroc: dict[str, dict[str, float]]  # scorer -> {"nonsense_vs_synonymous", "missense_vs_synonymous"}
+    codon_counts: tuple[int, int, int]  # synonymous, missense, nonsense SNVs
+    codon_auroc: dict[
+        str, tuple[float, float]
+    ]  # scorer -> AUROC of -delta: nonsense vs syn., missense vs syn.
     cassette_n: tuple[int, int]
     cassette_median: dict[str, tuple[float, float]]  # scorer -> (genic, intergenic) median delta, bits
     cassette_auroc: dict[str, float]  # -delta, genic vs intergenic
@@ -255,19 +257,19 @@ def validate_genome(
             model_deltas(m, genome, genic, flank),
             model_deltas(m, genome, inter, flank),
         )
-    deltas["markov"] = (
-        markov_deltas(markov, genome, cs.variants, flank),
-        markov_deltas(markov, genome, genic, flank),
-        markov_deltas(markov, genome, inter, flank),
+    deltas.update(
+        markov=(
+            markov_deltas(markov, genome, cs.variants, flank),
+            markov_deltas(markov, genome, genic, flank),
+            markov_deltas(markov, genome, inter, flank),
+        )
     )
     aa_change = (labels != "synonymous").astype(float)
     codon_auroc, med, cas_auroc = {}, {}, {}
     for key, (dc, dg, di) in [*deltas.items(), ("amino_acid_change", (-aa_change, None, None))]:
         neg = -dc
-        codon_auroc[key] = {
-            "nonsense_vs_synonymous": auroc(neg[labels == "nonsense"], neg[labels == "synonymous"]),
-            "missense_vs_synonymous": auroc(neg[labels == "missense"], neg[labels == "synonymous"]),
-        }
+        syn = neg[labels == "synonymous"]
+        codon_auroc[key] = (auroc(neg[labels == "nonsense"], syn), auroc(neg[labels == "missense"], syn))
         if dg is not None and di is not None:
             med[key] = (float(np.nanmedian(dg)), float(np.nanmedian(di)))
             cas_auroc[key] = auroc(-dg, -di)
@@ -282,10 +284,15 @@ def validate_genome(
     grid = np.zeros((codons, 3))
     offsets = 3 * np.arange(codons)[:, None] + np.arange(1, 4)[None]  # gene offsets after pos 1..3
     grid[:] = offsets % 4 == 0  # a boundary every 4 bases from the gene start (the target ratio)
-    positions["fixed-grid (every 4th base)"] = CodonPosition(grid.mean(0).tolist())
     rnd = np.random.default_rng(seed).random((codons, 3)) < rate
-    positions[f"random (rate {rate:.3f})"] = CodonPosition(rnd.mean(0).tolist())
-    counts = {k: int((labels == k).sum()) for k in ("synonymous", "missense", "nonsense")}
+    positions.update(
+        {
+            "fixed-grid (every 4th base)": CodonPosition(grid.mean(0).tolist()),
+            f"random (rate {rate:.3f})": CodonPosition(rnd.mean(0).tolist()),
+        }
+    )
+    syn, mis, non = (int((labels == k).sum()) for k in ("synonymous", "missense", "nonsense"))
+    counts = (syn, mis, non)
     return GenomeReport(
         name, n_codons, counts, codon_auroc, (len(genic), len(inter)), med, cas_auroc, positions
     )
@@ -295,14 +302,14 @@ def report_markdown(reports: Sequence[GenomeReport]) -> str:
     """The tables of docs/scoring.md's validation section."""
     out = []
     for r in reports:
-        c = r.codon_counts
+        syn, mis, non = r.codon_counts
         out.append(
-            f"**{r.name}**: {r.codons} codons -> {sum(c.values())} SNVs ({c['synonymous']} synonymous, "
-            f"{c['missense']} missense, {c['nonsense']} nonsense)\n"
+            f"**{r.name}**: {r.codons} codons -> {syn + mis + non} SNVs ({syn} synonymous, "
+            f"{mis} missense, {non} nonsense)\n"
         )
         out.append("| scorer | AUROC nonsense vs synonymous | AUROC missense vs synonymous |\n|---|---|---|")
         for k, v in r.codon_auroc.items():
-            out.append(f"| {k} | {v['nonsense_vs_synonymous']:.3f} | {v['missense_vs_synonymous']:.3f} |")
+            out.append(f"| {k} | {v[0]:.3f} | {v[1]:.3f} |")
         g, i = r.cassette_n
         out.append(f"\nStop cassette, {g} genes vs {i} intergenic sites:\n")
         out.append(

@@ -70,6 +70,10 @@ class VcfScoring:
     scores: list[VariantScore]
     counts: Counter[str]
 
+    @property
+    def ref_mismatches(self) -> int:
+        return sum(s.status == "ref_mismatch" for s in self.scores)
+
     def summary(self) -> str:
         parts = [f"{n} {k}" for k, n in sorted(self.counts.items(), key=lambda kv: kv[0] != "ok")]
         return f"{len(self.scores)} alleles: " + ", ".join(parts)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from hnet_bio.checkpoint import load_pretrained
+from hnet_bio.lm import HNetLM
 from modalities.annotations import read_annotations
 from modalities.iupac import reverse_complement
 from pipelines.scoring.markov import MarkovScorer
-from pipelines.scoring.validation import CASSETTE, auroc, cassette_variants, codon_variants, translate
+from pipelines.scoring.validation import (
+    CASSETTE,
+    auroc,
+    cassette_variants,
+    codon_variants,
+    report_markdown,
+    translate,
+    validate_genome,
+)
 from pipelines.scoring.variant_files import read_genome
 from tests.paths import DATA
 
@@ -82,3 +94,20 @@ def test_markov_matches_naive_counts() -> None:
         ]
         want += float(np.log2((n_ctx["ACGT".index(chr(row[i]))] + 0.5) / (sum(n_ctx) + 2)))
     assert m.row_ll(row) == pytest.approx(want)
+
+
+def test_validate_genome_runs_every_scorer(tiny_checkpoints: Mapping[str, Path]) -> None:
+    model, _ = load_pretrained(tiny_checkpoints["dna"])
+    assert isinstance(model, HNetLM)
+    genome, features = read_genome(GBK), read_annotations(GBK)
+    markov = MarkovScorer(3, genome.values())
+    rep = validate_genome(
+        "lepto", genome, features, {"model": model}, markov, n_codons=6, n_genes=3, flank=16
+    )
+    assert sum(rep.codon_counts) == 54 and set(rep.codon_auroc) == {"model", "markov", "amino_acid_change"}
+    assert rep.codon_auroc["amino_acid_change"][1] == 1.0  # the rule defines the labels
+    assert set(rep.cassette_auroc) == {"model", "markov"} and rep.cassette_n[0] == rep.cassette_n[1] == 3
+    grid = rep.codon_position["fixed-grid (every 4th base)"].boundary_after
+    assert all(0.2 < g < 0.3 for g in grid)
+    table = report_markdown([rep])
+    assert "| model |" in table and "| markov |" in table
