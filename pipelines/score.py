@@ -2,7 +2,7 @@
 
     hnet-bio score --checkpoint CKPT --fasta FILE [--region R ... | --bed FILE] --out OUT.tsv
         [--track LL.bedgraph] [--entropy-track H.bedgraph]
-    hnet-bio score --checkpoint CKPT --fasta REF --vcf IN.vcf[.gz] --out OUT.vcf[.gz] [--flank 64]
+    hnet-bio score --checkpoint CKPT --fasta REF --vcf IN.vcf[.gz] --out OUT.vcf[.gz] [--flank 63]
     hnet-bio score --checkpoint CKPT --fasta REF --ism chr:start-end --out OUT.tsv
 
 Sequences: total and per-base log-likelihood (bits) on the forward strand, the reverse complement

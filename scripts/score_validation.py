@@ -27,6 +27,7 @@ from pipelines.inputs import load_model_for  # noqa: E402
 from pipelines.scoring.markov import MarkovScorer  # noqa: E402
 from pipelines.scoring.validation import report_markdown, validate_genome  # noqa: E402
 from pipelines.scoring.variant_files import read_genome  # noqa: E402
+from pipelines.scoring.windows import DEFAULT_FLANK  # noqa: E402
 
 EXAMPLES = "pkgs/any2fasta-examples/usr/share/doc/any2fasta/examples"
 GENOMES = {
@@ -40,7 +41,7 @@ def main() -> None:
     ap.add_argument("--checkpoint", default="dna-bacteria-small")
     ap.add_argument("--codons", type=int, default=150)
     ap.add_argument("--genes", type=int, default=80)
-    ap.add_argument("--flank", type=int, default=64)
+    ap.add_argument("--flank", type=int, default=DEFAULT_FLANK)
     ap.add_argument("--markov-order", type=int, default=6)
     ap.add_argument("--corpus", default="dna-bacteria", help="the checkpoint's training corpus")
     ap.add_argument("--out", type=Path, default=None)

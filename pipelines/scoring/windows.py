@@ -14,9 +14,10 @@ strand mean uses both sides as context and both sides as evidence. Scoring the s
 for REF and ALT makes the delta a likelihood ratio of two haplotypes of one locus (an insertion
 pays for its extra bases, a deletion saves them). Bases upstream of the variant are identical in
 the two windows and so are their predictions: they contribute exactly zero to the delta, which is
-what lets `prefix` compute them once. The default flank (64, a 129-base window for an SNV) is
-well inside the shipped model's training length (1,024) and is what makes thousands of variants
-an interactive job on a CPU; docs/scoring.md gives the measured cost of other flanks.
+what lets `prefix` compute them once. The default flank, 63, makes an SNV window 127 bases: well
+inside the shipped model's training length (1,024), and exactly two 64-byte chunks of the
+Mamba-2 scan, which pads every sequence to a multiple of its chunk length (a 129-base window
+would pay for three; measured 1.35x slower). docs/scoring.md gives the cost of other flanks.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_FLANK = 64
+DEFAULT_FLANK = 63  # an SNV window of 127 bases: two SSD chunks of 64 (see above)
 MAX_INDEL = 50  # longest |len(ALT) - len(REF)| and longest allele scored
 NUCLEOTIDES = frozenset(b"ACGTN")
 
