@@ -1,4 +1,4 @@
-"""VCF files (plain or bgzipped) as variant records, read and written with pysam (htslib).
+"""VCF files (plain, bgzipped or gzipped) as variant records, read and written with pysam (htslib).
 
 Reading checks what a scorer needs before any work starts: a VCF header, at least one record,
 records sorted by position within a contig and each contig in one block; anything htslib cannot
@@ -8,7 +8,11 @@ records of an input VCF, keeping every record and header line.
 
 from __future__ import annotations
 
+import lzma
 import os
+import shutil
+import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +22,7 @@ import pysam
 
 from hnet_bio.atomic import atomic_path, atomic_write_text
 from modalities.errors import InputError, MissingInputError
+from modalities.seqio import compression, open_binary
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,26 @@ class InfoField:
 
 @contextmanager
 def _open(path: Path) -> Iterator[pysam.VariantFile]:
+    """The VCF as a pysam file. htslib reads plain text and BGZF; a plain gzip (or xz, bzip2) file,
+    which htslib cannot open for a VCF, is decompressed to a temporary copy first."""
     pysam.set_verbosity(0)  # htslib's own stderr chatter; problems become InputErrors
-    try:
-        vf = pysam.VariantFile(str(path))
-    except (ValueError, OSError) as exc:
-        raise InputError(path, f"not a readable VCF ({exc})") from None
-    try:
-        yield vf
-    finally:
-        vf.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        readable = path
+        if compression(path) in ("gzip", "xz", "bz2"):
+            readable = Path(tmp) / "plain.vcf"
+            try:
+                with open_binary(path) as src, open(readable, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+                raise InputError(path, f"cannot be decompressed ({exc})") from None
+        try:
+            vf = pysam.VariantFile(str(readable))
+        except (ValueError, OSError, NotImplementedError) as exc:
+            raise InputError(path, f"not a readable VCF ({exc})") from None
+        try:
+            yield vf
+        finally:
+            vf.close()
 
 
 def read_vcf(path: str | os.PathLike[str]) -> list[VcfRecord]:

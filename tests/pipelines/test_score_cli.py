@@ -74,18 +74,22 @@ STATUSES = [
 ]
 
 
-@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("packing", ["plain", "bgzip", "gzip"])
 def test_vcf_round_trip_and_statuses(
     tiny_checkpoints: Mapping[str, Path],
     tmp_path: Path,
     seq: str,
-    gz: bool,
+    packing: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    src = _vcf(tmp_path, _lines(seq))
-    if gz:
+    src = plain = _vcf(tmp_path, _lines(seq))
+    gz = packing != "plain"
+    if packing == "bgzip":
         pysam.tabix_compress(str(src), str(src) + ".gz")
         src = Path(str(src) + ".gz")
+    elif packing == "gzip":  # plain gzip: htslib cannot open it as a VCF; it is decompressed first
+        src = Path(str(src) + ".gz")
+        src.write_bytes(gzip.compress(plain.read_bytes()))
     out = tmp_path / ("out.vcf.gz" if gz else "out.vcf")
     assert (
         main(
@@ -110,7 +114,7 @@ def test_vcf_round_trip_and_statuses(
     if gz:
         with gzip.open(out, "rb") as fh:
             assert fh.read(2)  # bgzip is gzip-readable
-    with pysam.VariantFile(str(src)) as a, pysam.VariantFile(str(out)) as b:
+    with pysam.VariantFile(str(plain)) as a, pysam.VariantFile(str(out)) as b:
         assert all(k in b.header.info for k in ("HNET_DLL", "HNET_DLL_FWD", "HNET_DLL_RC", "HNET_STATUS"))
         assert "##source=test" in str(b.header) and b.header.info["HNET_DLL"].number == "A"
         recs_a, recs_b = list(a), list(b)
@@ -331,3 +335,49 @@ def test_ism_matrix_matches_single_variants(
     res = saturation_mutagenesis(model, genome, CHROM, 5, 10, flank=12)
     assert res.statuses == ["near_end"] * 5 and np.isnan(res.delta).all()
     assert not math.isnan(float(rows[1][4]) if rows[1][2] != "C" else float(rows[1][3]))
+
+
+def test_bed_regions_and_mode_conflicts(
+    tiny_checkpoints: Mapping[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bed = tmp_path / "r.bed"
+    bed.write_text(f"{CHROM}\t100\t300\tgeneA\t0\t+\n{CHROM}\t400\t500\tgeneB\t0\t-\n")
+    out = tmp_path / "s.tsv"
+    ck = str(tiny_checkpoints["dna"])
+    assert (
+        main(
+            [
+                "score",
+                "--checkpoint",
+                ck,
+                "--fasta",
+                str(FASTA),
+                "--bed",
+                str(bed),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    rows = [r.split("\t") for r in out.read_text().splitlines()[1:]]
+    assert [(r[0], r[3], r[4], r[5]) for r in rows] == [
+        ("geneA", "300", "+", "200"),
+        ("geneB", "500", "-", "100"),
+    ]
+    vcf = _vcf(tmp_path, [f"{CHROM}\t200\t.\tA\tC\t.\t.\t."])
+    for extra in (
+        ["--vcf", str(vcf), "--ism", f"{CHROM}:1-10"],
+        ["--vcf", str(vcf), "--bed", str(bed)],
+        ["--ism", f"{CHROM}:1-2000"],
+        ["--ism", "nochrom:1-10"],
+    ):
+        assert (
+            main(
+                ["score", "--checkpoint", ck, "--fasta", str(FASTA), "--out", str(tmp_path / "x.vcf"), *extra]
+            )
+            == 2
+        )
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.vcf").exists()
