@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--region", action="append", default=[], metavar="R", help="chr:start-end[:-] (repeatable)"
     )
     p.add_argument("--bed", metavar="FILE", help="regions as BED")
-    p.add_argument("--vcf", metavar="FILE", help="variants to score (plain or bgzipped VCF)")
+    p.add_argument("--vcf", metavar="FILE", help="variants to score (VCF: plain, bgzipped or gzipped)")
     p.add_argument("--ism", metavar="REGION", help="saturation mutagenesis of chr:start-end (<= 1,000 bases)")
     p.add_argument("--out", required=True, help="OUT.tsv (sequences, --ism) or OUT.vcf[.gz] (--vcf)")
     p.add_argument("--track", metavar="FILE", help="bedGraph of log2 p per base (sequences)")
