@@ -14,7 +14,8 @@ import torch
 from plotly.subplots import make_subplots
 
 from app.dna_view import STAGE_COLORS, chunk_lengths, vlines
-from app.inputs import Page, Source
+from app.inputs import Source
+from app.paging import Page
 from modalities.audio import mu_law_decode
 from pipelines.analysis import Analysis
 from pipelines.analysis.chunk_summary import summarize

@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app.access import allowed_checkpoint
 from hnet_bio.checkpoint import WEIGHTS_FILE, load_pretrained
 from hnet_bio.lm import HNetLM
 from hnet_bio.metadata import CheckpointMetadata
@@ -54,7 +55,7 @@ def _load(resolved: str, stamp: float) -> tuple[torch.nn.Module, CheckpointMetad
 def load_checkpoint(spec: str) -> Loaded:
     """The checkpoint the user named (`pipelines.runs.resolve`, as every ``--checkpoint`` option),
     loaded once per server and again when its weights change."""
-    resolved = str(resolve_checkpoint(spec).path)
+    resolved = str(resolve_checkpoint(allowed_checkpoint(spec)).path)
     weights = Path(resolved) / WEIGHTS_FILE
     stamp = weights.stat().st_mtime if weights.exists() else 0.0
     model, meta = _load(resolved, stamp)

@@ -19,7 +19,8 @@ import streamlit as st
 from app import audio_view, dna_view
 from app.compare_export import EXPORTS, agreement_table, export_text, figure_png
 from app.compute import WHOLE, Loaded, load_checkpoint, page_analysis, with_progress
-from app.inputs import Choice, Page, Source, load_source, paging, sidebar, startup_defaults
+from app.inputs import Choice, Source, load_source, sidebar, startup_defaults, window_input
+from app.paging import Page, paging
 from hnet_bio.errors import HNetBioError
 from pipelines.analysis import Analysis
 
@@ -102,7 +103,7 @@ def main() -> None:
     except HNetBioError as exc:
         st.error(str(exc))
         return
-    page = paging(source, choice.window, choice.start_position)
+    page = paging(source, window_input(choice, source), choice.start_position)
     a = analysis_of(ckpt, source, page)
     whole = analysis_of(ckpt, source, Page(0, source.length), WHOLE) if whole_wanted() else None
     view(source, page, ckpt, a, key="main", title=choice.checkpoint, whole=whole)
