@@ -87,7 +87,9 @@ def export_panel(source: Source, page: Page, ckpt: Loaded, a: Analysis) -> None:
         if source.kind == "audio" and offset:
             name = name.replace("_0.", f"_{offset}.")
         col.download_button(f"{fmt} ({scope})", text, file_name=name, key=f"dl-{fmt}")
-    if scope == "on screen":
+    # The PNG takes matplotlib most of a second: drawn only when asked for, not on every rerun of
+    # every session (it was 70% of a page turn).
+    if scope == "on screen" and cols[-1].toggle("PNG of the figure", key="export_png"):
         png = figure_png(source.kind, item, analysis, source.features, offset, title=ckpt.label)
         cols[-1].download_button("figure (PNG)", png, file_name="boundaries.png", mime="image/png",
                                  key="dl-png")

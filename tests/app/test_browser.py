@@ -241,6 +241,9 @@ def test_export_buttons_and_files(ckpt: dict, monkeypatch: pytest.MonkeyPatch, t
     at = start(monkeypatch, ckpt["dna"], ECOLI, window=1000)
     ok(at)
     labels = [b.label for b in at.get("download_button")]
+    assert labels == ["BED (on screen)", "bedGraph (on screen)"]  # the PNG is drawn when asked for
+    at.toggle(key="export_png").set_value(True).run()
+    labels = [b.label for b in at.get("download_button")]
     assert labels == ["BED (on screen)", "bedGraph (on screen)", "figure (PNG)"]
     at.radio(key="export_scope").set_value("whole input").run()
     at.toggle(key="export_whole").set_value(True).run()
