@@ -164,7 +164,7 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
     titles = ("bases and chunk boundaries", "boundary probability") if detail else (
         f"chunk boundaries per 100 bases ({width}-base bins; base by base at {DETAIL_MAX} bases per "
         "screen or fewer)", f"boundary probability (mean per {width}-base bin)")
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.03,
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05,
                         row_heights=[0.22, 0.34, 0.2, 0.24],
                         subplot_titles=(*titles, "GC content", "CDS / genes"))
     if detail:
@@ -182,8 +182,11 @@ def dna_figure(item: Item, a: Analysis, features: list[Feature], title: str = ""
     if item.strand == "-":
         fig.update_xaxes(autorange="reversed")
     fig.update_xaxes(title_text=f"{item.chrom} (1-based)", row=4, col=1)
-    fig.update_layout(height=640, margin={"l": 40, "r": 10, "t": 80, "b": 40}, title=title or None,
-                      legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"}, hovermode="x")
+    # One legend row above the first panel's title ("normal" order: grouped entries would stack
+    # into a column whose background hides part of the bases)
+    fig.update_layout(height=660, margin={"l": 40, "r": 10, "t": 100, "b": 40}, title=title or None,
+                      legend={"orientation": "h", "y": 1.06, "yanchor": "bottom", "x": 1, "xanchor": "right",
+                              "traceorder": "normal", "bgcolor": "rgba(255,255,255,0)"}, hovermode="x")
     return fig
 
 

@@ -188,6 +188,8 @@ def record_names(path: str, stamp: tuple[float, int]) -> list[str]:
 
 def unknown_record(path: str, name: str, names: list[str]) -> RegionError:
     """The error for a record name the file lacks: every name, or for a long list the closest ones."""
+    if len(names) == 1:
+        return RegionError(path, f"unknown record name {name!r}; the file's only record is {names[0]}")
     if len(names) <= ALL_NAMES:
         return RegionError(path, f"unknown record name {name!r}; the file's {len(names)} records: "
                                  + ", ".join(names))

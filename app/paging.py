@@ -78,7 +78,8 @@ def paging(source: Source, window: int, start_position: int | None) -> Page:
         jump_col.number_input("jump to second", min_value=0.0, value=0.0, step=0.1, format="%.2f",
                               key=jump_key(source))
     else:
-        jump_col.number_input("jump to base (1-based genome coordinate)", min_value=1, value=1, step=1,
+        first = source.item.start0 + 1  # the input's first base (a region's start), in genome coordinates
+        jump_col.number_input("jump to base (1-based genome coordinate)", min_value=1, value=first, step=1,
                               format="%d", key=jump_key(source))
     go_col.button("jump", key="go", on_click=_jump, args=(source, window))
     warning = st.session_state.pop("jump_warning", None)

@@ -300,7 +300,8 @@ def test_bad_input_is_one_error_and_the_app_recovers(
         "missing file": ("path", str(tmp_path / "nope.fa"), "no such file"),
         "empty file": ("path", str(empty), "empty file"),
         "not sequence": ("path", str(junk), str(junk)),
-        "unknown record": ("region", "chrZ:1-100", "unknown record name 'chrZ'"),
+        "unknown record": ("region", "chrZ:1-100", "unknown record name 'chrZ'; the file's only record is "
+                                                   "ecoli_MG1655"),
         "region out of range": ("region", "ecoli_MG1655:19000-30000", "past the end"),
         "wrong modality": ("ckpt", str(ckpt["audio"]), "audio checkpoint cannot read dna input"),
         "not a checkpoint": ("ckpt", str(ckpt["empty-dir"]), "missing config.json"),
