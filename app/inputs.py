@@ -31,7 +31,7 @@ from modalities.corpora import CORPORA, corpus_files
 from modalities.errors import FastaFormatError, MissingInputError, RegionError
 from modalities.iupac import LETTERS
 from modalities.regions import parse_region
-from modalities.seqio import Header, check_file, sequence_events, sequence_format
+from modalities.seqio import Header, check_file, open_binary, sequence_events, sequence_format
 from pipelines.errors import UsageError
 from pipelines.inputs import Item, audio_items, dna_items, sample_rate_of
 from pipelines.runs.resolve import DEFAULT_DNA_CHECKPOINT, checkpoint_choices
@@ -178,9 +178,16 @@ def is_audio_file(path: str) -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def record_names(path: str, stamp: tuple[float, int]) -> list[str]:
-    """The names of the file's sequence records, in file order (cached per file version)."""
-    check_file(path)
-    names = [ev.name for ev in sequence_events(path) if isinstance(ev, Header)]
+    """The names of the file's sequence records, in file order (cached per file version). FASTA
+    from its header lines only (a genome of gigabytes is not validated twice just to list its
+    names; the reader validates what it reads); the annotated formats through their parsers."""
+    p = check_file(path)
+    if sequence_format(p) == "fasta":
+        with open_binary(p) as fh:
+            heads = [line[1:].decode("utf-8", "replace").strip() for line in fh if line[:1] == b">"]
+        names = [h.partition(" ")[0].split("\t")[0] for h in heads if h]
+    else:
+        names = [ev.name for ev in sequence_events(path) if isinstance(ev, Header)]
     if not names:
         raise FastaFormatError(path, "no sequence records")
     return names
