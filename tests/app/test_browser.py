@@ -175,9 +175,19 @@ def test_audio_view(ckpt: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     (flags,) = forward_boundaries(ckpt["audio"], data)
     assert metric(at, "stage 0: mean ms per chunk") == f"{8000 / flags.sum() / 8:.2f}"
     assert len(charts(at)) == 2  # waveform/spectrogram/probability figure + ms histogram
-    z = values(traces(charts(at)[0])["spectrogram"]["z"])  # (frequencies, frames): 129 x 251 for 1 s, hop 32
+    t = traces(charts(at)[0])
+    z = values(t["spectrogram"]["z"])  # (frequencies, frames): 129 x 251 for 1 s, hop 32
     assert z.shape == (129, 8000 // 32 + 1)
     assert np.ptp(z.max(axis=0)) > 10 and np.ptp(z.max(axis=1)) > 10  # varies in time and frequency
+    # one second: boundaries per 10 ms bin (80 samples), not a wall of 1 line per boundary
+    assert "stage 0 boundaries" not in t
+    bars = values(t["stage 0: fraction of samples cut (10 ms bins)"]["y"])
+    assert np.allclose(bars, flags.reshape(100, 80).mean(axis=1))
+    assert values(t["stage 0 p (mean per 10 ms bin)"]["y"]).size == 100
+    at.number_input(key="window_audio").set_value(800).run()  # 0.1 s: each boundary drawn
+    assert "0.00-0.10 s of 0.00-3.00 s" in position(at)
+    t = traces(charts(at)[0])
+    assert values(t["stage 0 p"]["y"]).size == 800 and "stage 0 boundaries" in t
     at.number_input(key="window_audio").set_value(4000).run()
     assert "0.00-0.50 s of 0.00-3.00 s" in position(at)
     at.number_input(key="jump_s").set_value(2.0).run()
