@@ -11,8 +11,8 @@ from hnet_bio import HNetConfig, build_model
 from hnet_bio.lm import HNetLM, IsotropicLM
 from pipelines.analysis import analyze_many, workers
 from pipelines.analysis.workers import MIN_BATCHES_PER_WORKER, choose_workers, map_in_workers
-from tests.pipelines.analysis.test_analysis import genome
 from tests.paths import CONFIGS
+from tests.pipelines.analysis.test_analysis import genome
 
 
 def _scale(model: HNetLM | IsotropicLM, factor: float, chatter: bool) -> float:
@@ -56,7 +56,7 @@ def test_results_in_job_order_despite_stray_prints(model: HNetLM | IsotropicLM) 
 
 
 def test_a_failing_job_raises_with_the_workers_traceback(model: HNetLM | IsotropicLM) -> None:
-    with pytest.raises(RuntimeError, match="negative factor -1.0"):
+    with pytest.raises(RuntimeError, match=r"negative factor -1\.0"):
         list(map_in_workers(model, _scale, [(1.0, False), (-1.0, False), (2.0, False)], workers=2))
 
 
