@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from hnet_bio.lm import HNetLM, IsotropicLM
+from hnet_bio.workers import choose_workers, map_in_workers
 from pipelines.analysis.result import DECODER, INNER, Analysis, hidden_levels
 from pipelines.analysis.windows import DEFAULT_STRIDE, DEFAULT_WINDOW, Window, check_window, plan_windows
-from pipelines.analysis.workers import choose_workers, map_in_workers
 
 ByteSequence = bytes | bytearray | memoryview | str | np.ndarray
 Progress = Callable[[int, int], None]  # (bytes reported so far, total bytes)
@@ -150,7 +150,7 @@ class _WindowOutput:
 @torch.inference_mode()
 def _forward(model: HNetLM | IsotropicLM, chunks: list[np.ndarray], levels: list[str]) -> list[_WindowOutput]:
     """One padded forward over a batch of windows (their bytes, `chunks`); per window, everything
-    mapped to its bytes. Module-level so worker processes can run it (see workers.py)."""
+    mapped to its bytes. Module-level so worker processes can run it (see hnet_bio/workers.py)."""
     device = next(model.parameters()).device
     s_count = num_stages(model)
     width = max(c.size for c in chunks)

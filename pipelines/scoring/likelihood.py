@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from hnet_bio.lm import HNetLM, IsotropicLM
+from hnet_bio.workers import choose_workers, map_in_workers
 from modalities.iupac import complement_table
 from pipelines.analysis.windows import plan_windows
 
@@ -46,36 +47,50 @@ def reverse_complement(row: np.ndarray) -> np.ndarray:
     return _COMPLEMENT[row[::-1]]
 
 
-@torch.no_grad()
 def row_log_probs(
     model: Model,
     rows: Sequence[np.ndarray],
     batch_size: int = 32,
     entropy: bool = False,
+    workers: int | None = None,
 ) -> list[RowScores]:
     """rows: uint8 arrays (L_i,) with L_i >= 1 -> one `RowScores` per row, in the given order.
 
     Batches hold up to ``batch_size`` rows of similar length (sorted), so padding stays small.
+    workers: processes sharing the batches (None: `hnet_bio.workers.choose_workers`, both idle
+    cores when there are enough batches to repay the workers' start).
     """
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    batches = [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
+    jobs = (([rows[i] for i in idx], entropy) for idx in batches)
+    n_workers = choose_workers(len(batches), workers, next(model.parameters()).device)
+    if n_workers > 1:
+        results = map_in_workers(model, _batch_scores, jobs, n_workers)
+    else:
+        results = (_batch_scores(model, *job) for job in jobs)
+    out: list[RowScores | None] = [None] * len(rows)
+    for idx, scores in zip(batches, results):
+        for i, score in zip(idx, scores):
+            out[i] = score
+    return [s for s in out if s is not None]
+
+
+@torch.no_grad()
+def _batch_scores(model: Model, rows: list[np.ndarray], entropy: bool) -> list[RowScores]:
+    """One padded forward over `rows` (module-level: worker processes run it too)."""
     model.eval()
     device = next(model.parameters()).device
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    out: list[RowScores | None] = [None] * len(rows)
-    for b in range(0, len(order), batch_size):
-        idx = order[b : b + batch_size]
-        width = max(len(rows[i]) for i in idx)
-        ids = np.full((len(idx), width), PAD_BYTE, dtype=np.uint8)
-        mask = np.zeros((len(idx), width), dtype=bool)
-        for r, i in enumerate(idx):
-            ids[r, : len(rows[i])] = rows[i]
-            mask[r, : len(rows[i])] = True
-        x = torch.from_numpy(ids).to(device)
-        logits = model(x, torch.from_numpy(mask).to(device)).logits  # (B, W, V)
-        lp, ent = _scores(logits, x, entropy)
-        for r, i in enumerate(idx):
-            n = len(rows[i]) - 1
-            out[i] = RowScores(lp[r, :n].copy(), None if ent is None else ent[r, :n].copy())
-    return [s for s in out if s is not None]
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), PAD_BYTE, dtype=np.uint8)
+    mask = np.zeros((len(rows), width), dtype=bool)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = row
+        mask[r, : len(row)] = True
+    x = torch.from_numpy(ids).to(device)
+    logits = model(x, torch.from_numpy(mask).to(device)).logits  # (B, W, V)
+    lp, ent = _scores(logits, x, entropy)
+    return [RowScores(lp[r, : len(row) - 1].copy(), None if ent is None else ent[r, : len(row) - 1].copy())
+            for r, row in enumerate(rows)]
 
 
 def _scores(logits: torch.Tensor, ids: torch.Tensor, entropy: bool) -> tuple[np.ndarray, np.ndarray | None]:

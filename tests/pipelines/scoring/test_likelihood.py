@@ -21,12 +21,14 @@ def _by_hand(model: HNetLM | IsotropicLM, row: np.ndarray) -> tuple[np.ndarray, 
     return lp.numpy(), ent.numpy()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_rows_of_mixed_lengths_match_single_forwards(
-    model64: HNetLM | IsotropicLM, genome: dict[str, np.ndarray]
+    model64: HNetLM | IsotropicLM, genome: dict[str, np.ndarray], workers: int
 ) -> None:
+    """In this process, and in two worker processes (the float64 model rebuilt there)."""
     seq = genome["chrA"]
     rows = [seq[:40], seq[5:6], seq[10:90], seq[100:133]]
-    got = row_log_probs(model64, rows, batch_size=3, entropy=True)
+    got = row_log_probs(model64, rows, batch_size=3, entropy=True, workers=workers)
     for row, g in zip(rows, got):
         lp, ent = _by_hand(model64, row)
         assert g.log_prob.shape == (row.size - 1,)

@@ -34,7 +34,7 @@ from hnet_bio.threads import load_average, usable_cores
 MIN_BATCHES_PER_WORKER = 4  # below this a worker's start (~2-3 s: import torch, build) is not repaid
 IN_FLIGHT = 2  # jobs queued per worker: one running, one waiting, so a worker never idles on the parent
 _END = "end"
-_CHILD = "from pipelines.analysis.workers import serve_stdio; serve_stdio()"
+_CHILD = "from hnet_bio.workers import serve_stdio; serve_stdio()"
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from hnet_bio import HNetConfig, build_model
+from hnet_bio import HNetConfig, build_model, workers
 from hnet_bio.lm import HNetLM, IsotropicLM
-from pipelines.analysis import analyze_many, workers
-from pipelines.analysis.workers import MIN_BATCHES_PER_WORKER, choose_workers, map_in_workers
+from hnet_bio.workers import MIN_BATCHES_PER_WORKER, choose_workers, map_in_workers
+from pipelines.analysis import analyze_many
 from tests.paths import CONFIGS
 from tests.pipelines.analysis.test_analysis import genome
 
