@@ -5,7 +5,12 @@ all predicted bytes of contiguous non-overlapping windows of ``seq_len + 1`` byt
 predicted from context inside its window. The classical anchors (`pipelines.evaluation.anchors`) are
 measured on exactly the same predicted bytes, so "the H-Net beats an order-10 Markov model by
 0.05 bits/byte" is a statement about one set of bytes. The Markov model is counted on the
-checkpoint's own training split (as recorded next to it) unless ``--anchor-train`` names another.
+checkpoint's own training split (as recorded next to it) unless ``--anchor-train`` names another,
+and cached (`pipelines.evaluation.anchor_cache`), so the same windows are counted only once.
+
+Which bytes: on the checkpoint's own training corpus, its held-out split; on any other data (a
+file the model never saw), every byte (``--split auto``, `pipelines.evaluation.scope`). The output
+always names them: record, span and file, per record (all of them in ``--json``).
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ def add_parser(subparsers: Any) -> None:
                    help="named corpus (dna-bacteria, audio-speech, ...) or FASTA/WAV files")
     p.add_argument("--region", action="append", metavar="R",
                    help="DNA chr:start-end to evaluate (repeatable)")
-    p.add_argument("--split", default="eval", choices=SPLITS,
-                   help="eval: the held-out split as pretraining made it; all: every byte")
+    p.add_argument("--split", default="auto", choices=SPLITS,
+                   help="auto (default): the held-out split when --data is the checkpoint's training corpus, "
+                        "every byte of any other data; eval: the held-out split as pretraining made it; "
+                        "all: every byte")
     p.add_argument("--seq-len", type=int, default=None, help="window length (default: the checkpoint's)")
     p.add_argument("--max-windows", type=int, default=None, help="evenly spaced subset of the windows")
     p.add_argument("--batch-size", type=int, default=8)
