@@ -33,8 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help=f"{CHECKPOINT_HELP} (an H-Net)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--fasta", metavar="FILE",
-                     help="FASTA/GenBank/EMBL/GFF3+FASTA (every record, or --region/--bed)")
+    src.add_argument("--fasta", nargs="+", metavar="FILE",
+                     help="FASTA/GenBank/EMBL/GFF3+FASTA files (every record, or --region/--bed; a region "
+                          "is read from the first file holding its record)")
     src.add_argument("--audio", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/...)")
     p.add_argument("--region", action="append", default=[], metavar="R",
                    help="chr:start-end[:-] (1-based inclusive; repeatable)")

@@ -1,7 +1,9 @@
 """What the analysis jobs read: named byte sequences with their place in the user's files.
 
-``--fasta FILE`` (every record), ``--fasta FILE --region R ...`` or ``--fasta FILE --bed FILE``
-(regions, genome coordinates kept), or ``--audio FILES``. Each becomes an `Item` that knows how to
+``--fasta FILES`` (every record of every file), ``--fasta FILES --region R ...`` or ``--fasta FILES
+--bed FILE`` (regions, genome coordinates kept; each region read from the first file holding its
+record, which may be named by an alias such as a GenBank LOCUS name: `modalities.regions.resolve_record`),
+or ``--audio FILES``. Each becomes an `Item` that knows how to
 map a position of its bytes back to the file's coordinates:
 
 - DNA, forward strand: byte i is base ``start0 + i`` of record ``chrom``.
@@ -27,8 +29,8 @@ from hnet_bio.checkpoint import load_pretrained
 from hnet_bio.lm import HNetLM, IsotropicLM
 from hnet_bio.metadata import CheckpointMetadata
 from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
-from modalities.dna import read_fasta, read_sequence
-from modalities.regions import Region, parse_region, read_bed
+from modalities.dna import read_fasta, read_region
+from modalities.regions import Region, UnknownRecordError, parse_region, read_bed
 from pipelines.errors import UsageError
 from pipelines.runs.resolve import resolve_checkpoint
 
@@ -65,29 +67,63 @@ class Item:
 
 
 def dna_items(
-    fasta: str | os.PathLike[str],
+    fasta: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     regions: Sequence[str] = (),
     bed: str | os.PathLike[str] | None = None,
     soft_mask: bool = False,
 ) -> list[Item]:
-    """Every record of ``fasta``, or the given regions of it (``chr:a-b[:-]`` strings or a BED file)."""
+    """Every record of the ``fasta`` file(s), or the given regions of them (``chr:a-b[:-]`` strings or
+    a BED file); an Item's ``chrom`` is the record's name as its file spells it (an alias resolved)."""
+    files = _paths(fasta)
     if regions and bed is not None:
         raise UsageError("give regions either with --region or with --bed, not both")
     wanted: list[Region] = [parse_region(r) for r in regions]
     if bed is not None:
         wanted = read_bed(bed)
     if not wanted:
-        return [Item(r.name, np.frombuffer(r.seq, dtype=np.uint8), str(fasta), r.name)
-                for r in read_fasta(fasta, soft_mask=soft_mask) if r.seq]
+        items: list[Item] = []
+        where: dict[str, str] = {}
+        for f in files:
+            for r in read_fasta(f, soft_mask=soft_mask):
+                if r.name in where:
+                    raise UsageError(f"record {r.name!r} is in both {where[r.name]} and {f}; "
+                                     "give one of them, or regions")
+                where[r.name] = str(f)
+                if r.seq:
+                    items.append(Item(r.name, np.frombuffer(r.seq, dtype=np.uint8), str(f), r.name))
+        return items
     items = []
     for reg in wanted:
-        seq = read_sequence(fasta, reg, soft_mask=soft_mask)
+        found, seq, f = read_dna_region(files, reg, soft_mask)
         if not seq:
             raise UsageError(f"region {reg} is empty")
-        label = reg.name or str(reg)
-        items.append(Item(label, np.frombuffer(seq, dtype=np.uint8), str(fasta), reg.chrom, reg.start0,
-                          reg.strand))
+        label = reg.name or str(found)
+        data = np.frombuffer(seq, dtype=np.uint8)
+        items.append(Item(label, data, f, found.chrom, found.start0, found.strand))
     return items
+
+
+def _paths(fasta: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    return [os.fspath(fasta)] if isinstance(fasta, (str, os.PathLike)) else [os.fspath(f) for f in fasta]
+
+
+def read_dna_region(files: Sequence[str | os.PathLike[str]], region: str | Region,
+                    soft_mask: bool = False) -> tuple[Region, bytes, str]:
+    """(the region with its record's own name, its bytes, the file) from the first of ``files`` that
+    holds the record; a record in none of them is one error naming every file."""
+    reg = parse_region(region) if isinstance(region, str) else region
+    misses: list[str] = []
+    for f in files:
+        try:
+            found, seq = read_region(f, reg, soft_mask=soft_mask)
+        except UnknownRecordError as exc:
+            misses.append(str(exc))
+            continue
+        assert found is not None
+        return found, seq, os.fspath(f)
+    if len(misses) == 1:
+        raise UsageError(misses[0])
+    raise UsageError(f"record {reg.chrom!r} is in none of the {len(files)} files: " + "; ".join(misses))
 
 
 def audio_items(files: Sequence[str | os.PathLike[str]], sample_rate: int) -> list[Item]:
@@ -118,10 +154,10 @@ def load_model_for(
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What an analysis job reads: --fasta FILE (every record, or the --region/--bed ones) or
+    """What an analysis job reads: --fasta FILES (every record, or the --region/--bed ones) or
     --audio FILES; `read_items` checks that exactly one is given."""
 
-    fasta: str | None = None
+    fasta: str | Sequence[str] | None = None
     regions: Sequence[str] = ()
     bed: str | None = None
     audio: Sequence[str] = ()
@@ -129,6 +165,11 @@ class InputSpec:
     @property
     def modality(self) -> str:
         return "audio" if self.audio else "dna"
+
+    @property
+    def fasta_files(self) -> list[str]:
+        """The --fasta files (one given as a string is one file)."""
+        return [] if self.fasta is None else _paths(self.fasta)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> InputSpec:
@@ -138,14 +179,13 @@ class InputSpec:
 
 def read_items(meta: CheckpointMetadata, spec: InputSpec) -> list[Item]:
     """The job's input as Items, in the checkpoint's byte convention (soft-masking, sample rate)."""
-    fasta, regions, bed, audio = spec.fasta, spec.regions, spec.bed, spec.audio
-    if (fasta is None) == (not audio):
+    fasta, regions, bed, audio = spec.fasta_files, spec.regions, spec.bed, spec.audio
+    if (not fasta) == (not audio):
         raise UsageError("give exactly one of --fasta FILE or --audio FILES")
     if audio:
         if regions or bed is not None:
             raise UsageError("--region/--bed select DNA regions; they do not apply to --audio")
         return audio_items(audio, sample_rate_of(meta))
-    assert fasta is not None
     return dna_items(fasta, regions, bed, soft_mask=meta.soft_mask)
 
 

@@ -91,7 +91,7 @@ def export_boundaries(
     _check_outputs_fit(modality, out, probs, want_stats, random_init_control)
     check_outputs([out, probs, *(stats_paths(out) if want_stats else ())], overwrite)
     items = read_items(meta, inputs)
-    features = _cds_features(annotations, inputs.fasta, own_annotations, items) if want_stats else []
+    features = _cds_features(annotations, inputs.fasta_files, own_annotations, items) if want_stats else []
 
     bar = ProgressBar("boundaries", log) if log is not None else None
     analyses = list(analyze_many(model, [it.data for it in items], window=window, stride=stride,
@@ -151,18 +151,20 @@ def _write_outputs(
     return written
 
 
-def _cds_features(annotations: str | None, fasta: str | None, own: bool, items: list[Item]) -> list[Feature]:
-    """The CDS to compare against: from GFF3/GenBank/BED, or the input file's own annotations."""
-    source = fasta if own else annotations
-    assert source is not None
-    if Path(source).suffix.lower() == ".bed":
-        feats = [Feature(r.chrom, r.start0, r.end0 or r.start0, r.strand, "CDS", r.name)
-                 for r in read_bed(source)]
-    else:
-        feats = read_annotations(source, types=("CDS",))
+def _cds_features(annotations: str | None, fasta: list[str], own: bool, items: list[Item]) -> list[Feature]:
+    """The CDS to compare against: from GFF3/GenBank/BED, or the input files' own annotations."""
+    sources = fasta if own else [annotations] if annotations is not None else []
+    feats: list[Feature] = []
+    for source in sources:
+        if Path(source).suffix.lower() == ".bed":
+            feats += [Feature(r.chrom, r.start0, r.end0 or r.start0, r.strand, "CDS", r.name)
+                      for r in read_bed(source)]
+        else:
+            feats += read_annotations(source, types=("CDS",))
     chroms = {it.chrom for it in items}
     if not any(f.record in chroms for f in feats):
-        raise UsageError(f"{source}: no CDS on the analysed records ({', '.join(sorted(chroms)[:3])})")
+        shown = ", ".join(sorted(chroms)[:3])
+        raise UsageError(f"{', '.join(sources)}: no CDS on the analysed records ({shown})")
     return feats
 
 

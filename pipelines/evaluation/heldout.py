@@ -23,15 +23,13 @@ import torch
 from hnet_bio.checkpoint import load_pretrained, read_metadata
 from modalities.corpora import open_corpus
 from modalities.datasets import EvalWindows, reverse_complement_array
-from modalities.dna import read_sequence
-from modalities.errors import RegionError
-from modalities.regions import parse_region
 from modalities.splits import Unit
 from pipelines.errors import UsageError
 from pipelines.evaluation.anchor_cache import cached_markov
 from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
 from pipelines.evaluation.result import AnchorNumbers, EvaluationResult
 from pipelines.evaluation.scope import SPLITS, choose_split, record_starts, used_spans
+from pipelines.inputs import read_dna_region
 from pipelines.runs.resolve import resolve_checkpoint
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.distributed import DistEnv
@@ -70,21 +68,14 @@ def corpus_spec(data: str | list[str]) -> str | list[str]:
 
 
 def _region_units(data: str | list[str], regions: list[str]) -> _Units:
-    """The bytes of each DNA ``chr:start-end`` region, read from the first file holding the record."""
+    """The bytes of each DNA ``chr:start-end`` region, read from the first file holding the record
+    (named as the user likes: `pipelines.inputs.read_dna_region` resolves aliases)."""
     files = [data] if isinstance(data, str) else list(data)
     arrays, units = [], []
     for region in regions:
-        seq, last_error, reg = None, None, parse_region(region)
-        for f in files:
-            try:
-                seq = read_sequence(f, reg)
-                break
-            except RegionError as exc:
-                last_error = exc
-        if seq is None:
-            raise last_error or UsageError(f"region {region}: not found in {', '.join(files)}")
+        found, seq, f = read_dna_region(files, region)
         arrays.append(np.frombuffer(seq, dtype=np.uint8))
-        units.append(Unit(reg.chrom, str(f), "", reg.start0, len(seq)))
+        units.append(Unit(found.chrom, f, "", found.start0, len(seq)))
     return _Units(arrays, units)
 
 

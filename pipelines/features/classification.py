@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -61,7 +61,7 @@ def classify(
     checkpoint: str | os.PathLike[str],
     task: str | None = None,
     labels: str | None = None,
-    fasta: str | None = None,
+    fasta: str | Sequence[str] | None = None,
     baseline_checkpoint: str | os.PathLike[str] | None = None,
     level: str = DEFAULT_LEVEL,
     pooling: str = DEFAULT_POOLING,
@@ -129,8 +129,8 @@ def _load_baseline(checkpoint: str | os.PathLike[str], modality: str) -> tuple[M
     return model, meta
 
 
-def _task_data(task: str | None, labels: str | None, fasta: str | None, meta: CheckpointMetadata,
-               n_train: int | None, n_test: int | None, seed: int) -> Task:
+def _task_data(task: str | None, labels: str | None, fasta: str | Sequence[str] | None,
+               meta: CheckpointMetadata, n_train: int | None, n_test: int | None, seed: int) -> Task:
     """The built-in task's examples, or the labels file's (in the checkpoint's byte convention)."""
     if task is not None:
         if task not in TASKS:
@@ -143,7 +143,8 @@ def _task_data(task: str | None, labels: str | None, fasta: str | None, meta: Ch
 def _check_task(data: Task, checkpoint: str | os.PathLike[str], modality: str) -> None:
     """The task fits the checkpoint and a probe can be fitted: two classes everywhere, 2+ examples each."""
     if data.modality != modality:
-        raise UsageError(f"{checkpoint}: a {modality} checkpoint cannot run the {data.modality} "
+        article = "an" if modality == "audio" else "a"
+        raise UsageError(f"{checkpoint}: {article} {modality} checkpoint cannot run the {data.modality} "
                          f"task {data.name!r}")
     for y in (data.y_train, data.y_test):
         if y is not None and len(np.unique(y)) < 2:
