@@ -35,8 +35,11 @@ class Region:
     name: str = ""
 
     def __str__(self) -> str:  # back to samtools style, so messages speak the user's language
+        strand = ":-" if self.strand == "-" else ""
+        if self.start0 == 0 and self.end0 is None:  # the whole record: its name, not "chr:1"
+            return self.chrom + strand
         end = "" if self.end0 is None else f"-{self.end0}"
-        return f"{self.chrom}:{self.start0 + 1}{end}" + (":-" if self.strand == "-" else "")
+        return f"{self.chrom}:{self.start0 + 1}{end}{strand}"
 
     def resolve(self, record_length: int, path: str | os.PathLike[str]) -> tuple[int, int]:
         """Concrete ``(start0, end0)`` within a record of ``record_length``; past the end is an error."""

@@ -72,5 +72,6 @@ def _run(args: argparse.Namespace) -> int:
              baseline_checkpoint=args.baseline_checkpoint, level=args.level, pooling=args.pooling,
              random_init=not args.no_random_init, n_train=args.n_train, n_test=args.n_test,
              seed=args.seed, batch_size=args.batch_size, kmer_max=args.kmer_max,
-             bootstrap=args.bootstrap, overwrite=args.overwrite, log=None if args.quiet else sys.stderr)
+             bootstrap=args.bootstrap, overwrite=args.overwrite, log=None if args.quiet else sys.stderr,
+             device=args.device)
     return 0

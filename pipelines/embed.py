@@ -58,5 +58,5 @@ def _run(args: argparse.Namespace) -> int:
     extract_embeddings(args.checkpoint, args.out, InputSpec.from_args(args), level=args.level,
                        pooling=args.pooling, per_window=args.per_window, window=args.window,
                        stride=args.stride, batch_size=args.batch_size, overwrite=args.overwrite,
-                       log=None if args.quiet else sys.stderr)
+                       log=None if args.quiet else sys.stderr, device=args.device)
     return 0

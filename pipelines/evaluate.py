@@ -24,6 +24,7 @@ from hnet_bio.atomic import atomic_write_json
 from pipelines.errors import UsageError
 from pipelines.evaluation.heldout import SPLITS, corpus_spec, evaluate_checkpoint
 from pipelines.evaluation.result import format_table
+from pipelines.inputs import add_device_option, add_quiet_option
 
 # --------------------------------------------------------------------------- CLI
 
@@ -50,6 +51,8 @@ def add_parser(subparsers: Any) -> None:
                    help="count the Markov anchor here (default: the checkpoint's training split)")
     p.add_argument("--max-order", type=int, default=12, help="highest Markov order (default 12)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    add_device_option(p)
+    add_quiet_option(p)
     p.set_defaults(func=_run)
 
 
@@ -64,7 +67,8 @@ def _run(args: argparse.Namespace) -> int:
     r = evaluate_checkpoint(args.checkpoint, corpus_spec(list(args.data)), regions=args.region,
                             split=args.split, seq_len=args.seq_len, max_windows=args.max_windows,
                             batch_size=args.batch_size, anchors=not args.no_anchors,
-                            anchor_train=anchor_train, max_order=args.max_order)
+                            anchor_train=anchor_train, max_order=args.max_order, device=args.device,
+                            log=None if args.quiet else sys.stderr)
     print(format_table(r), file=sys.stdout, flush=True)
     if args.json:
         atomic_write_json(Path(args.json), r.to_json())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +128,32 @@ def read_dna_region(files: Sequence[str | os.PathLike[str]], region: str | Regio
 
 
 def audio_items(files: Sequence[str | os.PathLike[str]], sample_rate: int) -> list[Item]:
-    """Each audio file as mu-law bytes at ``sample_rate``, named by its file stem."""
-    return [Item(Path(f).stem, encode_file(f, sample_rate), str(f), sample_rate=sample_rate) for f in files]
+    """Each audio file as mu-law bytes at ``sample_rate``, named by `unique_names` of the paths."""
+    names = unique_names(files)
+    return [Item(n, encode_file(f, sample_rate), str(f), sample_rate=sample_rate)
+            for n, f in zip(names, files)]
+
+
+def unique_names(files: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A name per file that no other file shares: its stem, with as many parent folders as it takes
+    (``digits/1.wav`` and ``letters/1.wav`` are ``digits/1`` and ``letters/1``, ``a/1.wav`` alone is
+    ``1``); the same path given twice gets ``#2``."""
+    parts = [Path(f).with_suffix("").parts or (str(f),) for f in files]
+    depth = [1] * len(files)
+    while True:
+        names = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        clash = {n for n, k in Counter(names).items() if k > 1}
+        grow = [i for i, n in enumerate(names) if n in clash and depth[i] < len(parts[i])]
+        if not grow:
+            break
+        for i in grow:
+            depth[i] += 1
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+    return out
 
 
 def sample_rate_of(meta: CheckpointMetadata) -> int:
@@ -137,12 +162,39 @@ def sample_rate_of(meta: CheckpointMetadata) -> int:
     return meta.sample_rate_or(DEFAULT_SAMPLE_RATE)
 
 
+DEVICE_HELP = ("where the model runs: auto (default: the GPU when CUDA is present, else the CPU), "
+               "cpu, cuda or cuda:N")
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """``--device``: ``auto`` is CUDA when torch sees a GPU, else the CPU; ``cuda`` without one is a
+    usage error (one line), not a crash deep inside the first forward."""
+    if isinstance(name, torch.device):
+        return name
+    text = (name or "auto").strip().lower()
+    if text == "auto":
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise UsageError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {name}: no CUDA device here (torch.cuda.is_available() is False); "
+                             "use --device cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif device.type != "cpu":
+        raise UsageError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N")
+    return device
+
+
 def load_model_for(
-    checkpoint: str | os.PathLike[str], wanted: str
+    checkpoint: str | os.PathLike[str], wanted: str, device: str | torch.device | None = "cpu",
 ) -> tuple[HNetLM | IsotropicLM, CheckpointMetadata]:
-    """The model and metadata of the checkpoint the user named (`pipelines.runs.resolve`: a
-    checkpoint or run directory, RUN@last|@STEP, a shipped name), refusing the other modality."""
-    model, meta = load_pretrained(resolve_checkpoint(checkpoint).path)
+    """The model (on ``device``) and metadata of the checkpoint the user named (`pipelines.runs.resolve`:
+    a checkpoint or run directory, RUN@last|@STEP, a shipped name), refusing the other modality."""
+    model, meta = load_pretrained(resolve_checkpoint(checkpoint).path, map_location=resolve_device(device))
     assert isinstance(model, (HNetLM, IsotropicLM))
     if meta.modality != wanted:
         given = "--audio files" if wanted == "audio" else "DNA (--fasta)"
@@ -202,11 +254,22 @@ def check_outputs(paths: Sequence[str | os.PathLike[str] | None], overwrite: boo
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    """--threads, --overwrite and --quiet, the same in every analysis job (read with `apply_threads`,
-    `check_outputs` and the job's log)."""
+    """--device, --threads, --overwrite and -q/--quiet, the same in every analysis job (read with
+    `resolve_device`, `apply_threads`, `check_outputs` and the job's log)."""
+    add_device_option(p)
     p.add_argument("--threads", type=int, default=None, help="CPU threads")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    add_quiet_option(p)
+
+
+def add_device_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
+
+
+def add_quiet_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress or summary on stderr (progress: bytes/s and time left, a line every "
+                        "10 s when stderr is not a terminal)")
 
 
 def apply_threads(threads: int | None) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
@@ -24,12 +24,13 @@ from hnet_bio.checkpoint import load_pretrained, read_metadata
 from modalities.corpora import open_corpus
 from modalities.datasets import EvalWindows, reverse_complement_array
 from modalities.splits import Unit
+from pipelines.analysis.progress import maybe_bar
 from pipelines.errors import UsageError
 from pipelines.evaluation.anchor_cache import cached_markov
 from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
 from pipelines.evaluation.result import AnchorNumbers, EvaluationResult
 from pipelines.evaluation.scope import SPLITS, choose_split, record_starts, used_spans
-from pipelines.inputs import read_dna_region
+from pipelines.inputs import read_dna_region, resolve_device
 from pipelines.runs.resolve import resolve_checkpoint
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.distributed import DistEnv
@@ -148,7 +149,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
                         regions: list[str] | None = None, split: str = "auto", seq_len: int | None = None,
                         max_windows: int | None = None, batch_size: int = 8, anchors: bool = True,
                         anchor_train: str | list[str] | None = None,
-                        max_order: int = 12) -> EvaluationResult:
+                        max_order: int = 12, device: str | torch.device | None = "cpu",
+                        log: TextIO | None = None) -> EvaluationResult:
     """Held-out bits/byte, bytes per chunk per stage and anchors of one checkpoint on ``data``.
 
     checkpoint: anything `pipelines.runs.resolve.resolve_checkpoint` accepts (a checkpoint or run
@@ -157,6 +159,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
     split: ``auto`` (the held-out split on the training corpus itself, every byte of any other data:
     `pipelines.evaluation.scope`), ``eval`` or ``all``. The modality is checked before any split, so
     a WAV given to a DNA checkpoint hears about the modality, not about an empty split.
+    device: where the model runs (`pipelines.inputs.resolve_device`); log: progress (bytes/s, time
+    left) and what the anchors are doing, None for quiet.
     """
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -177,25 +181,37 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
     if not windows:
         _no_window(data, seq_len, chosen)
     spans = used_spans(ew, list(source.units), first_base)
-    model, _ = load_pretrained(ckpt)
+    dev = resolve_device(device)
+    model, _ = load_pretrained(ckpt, map_location=dev)
+    bar = maybe_bar("evaluate", log)
     t0 = time.perf_counter()
-    ev = evaluate_bpb(model, windows, DistEnv(), batch_size)
+    ev = evaluate_bpb(model, windows, DistEnv(device=dev), batch_size, progress=bar)
     seconds = time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
     numbers = None
     spec = anchor_train or trained or data
     if anchors:
-        arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
-        markov, _ = cached_markov(lambda: training_units(spec, eval_fraction, seed, rc=cfg.train.rc_augment),
-                                  arrays, max_order)
-        compressed = compressed_bpb(arrays)
-        numbers = AnchorNumbers(markov, xz=compressed.xz, zstd=compressed.zstd,
-                                compressed=compressed.data_bytes)
+        numbers = _anchors(spec, windows, eval_fraction, seed, cfg.train.rc_augment, max_order, log)
     return EvaluationResult(
         checkpoint=str(ckpt), model_class=type(model).__name__, data=data, regions=regions or [],
         split="regions" if regions else chosen, seq_len=seq_len, windows=len(windows),
         bits_per_byte=ev.bits_per_byte, predicted_bytes=ev.predicted_bytes,
         bytes_per_chunk=list(ev.bytes_per_chunk), seconds=round(seconds, 3),
         anchor_train=spec if anchors else None, anchors=numbers, bytes_used=spans)
+
+
+def _anchors(spec: str | list[str], windows: list[torch.Tensor], eval_fraction: float, seed: int, rc: bool,
+             max_order: int, log: TextIO | None) -> AnchorNumbers:
+    """Markov (counted on ``spec``'s training split, or taken from the cache) and xz / zstd."""
+    arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
+    t1 = time.perf_counter()
+    markov, hit = cached_markov(lambda: training_units(spec, eval_fraction, seed, rc=rc), arrays, max_order)
+    if log is not None:
+        how = "from the cache" if hit else f"counted in {time.perf_counter() - t1:.1f} s (now cached)"
+        log.write(f"evaluate: Markov anchor (orders 0..{max_order}) {how}\n")
+    compressed = compressed_bpb(arrays)
+    return AnchorNumbers(markov, xz=compressed.xz, zstd=compressed.zstd, compressed=compressed.data_bytes)
 
 
 def article(word: str) -> str:

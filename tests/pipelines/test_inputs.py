@@ -56,3 +56,31 @@ def test_labels_read_from_several_fasta(tmp_path: Path) -> None:
     labels.write_text("ecoli_MG1655:1-100\ta\nSPLICED1:1-100\tb\necoli_MG1655:101-200\ta\nXX000002:1-100\tb\n")
     task = read_labels(labels, [str(ECOLI), str(SPLICED)], CheckpointMetadata(modality="dna"))
     assert [x.tobytes() for x in task.x_train][1] == read_sequence(SPLICED, "XX000001.1:1-100")
+
+
+def test_device_auto_is_cuda_when_present_and_bad_devices_are_one_line(
+        tiny_checkpoints: Mapping[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from pipelines.inputs import resolve_device
+
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(UsageError, match="expected auto, cpu, cuda or cuda:N"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="no CUDA device here"):
+            resolve_device("cuda")
+    # the same boundaries on the CPU, by default and asked for; a missing GPU is one line, exit 2
+    dna = str(tiny_checkpoints["dna"])
+    base = ["boundaries", "--checkpoint", dna, "--fasta", str(ECOLI), "--region", "ecoli_MG1655:1-1500", "-q"]
+    assert main([*base, "--out", str(tmp_path / "a.bed")]) == 0
+    assert main([*base, "--out", str(tmp_path / "b.bed"), "--device", "cpu"]) == 0
+    assert (tmp_path / "a.bed").read_text() == (tmp_path / "b.bed").read_text()
+    for job in (["evaluate", "--checkpoint", dna, "--data", str(ECOLI), "--no-anchors"],
+                ["generate", "--checkpoint", dna, "--prompt", "ACGT", "--out", str(tmp_path / "g.fa")],
+                ["embed", "--checkpoint", dna, "--fasta", str(ECOLI), "--out", str(tmp_path / "e.npz")],
+                ["classify", "--checkpoint", dna, "--task", "organism", "--out", str(tmp_path / "c.json")]):
+        assert main([*job, "--device", "tpu"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--device 'tpu'" in err, err
