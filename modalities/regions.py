@@ -77,7 +77,7 @@ def resolve_record(path: str | os.PathLike[str], records: Mapping[str, Sequence[
     names = list(records)
     if len(names) <= SHOW_ALL_NAMES:
         shown = ", ".join(names)
-        raise UnknownRecordError(path, f"unknown record name {wanted!r} (the {len(names)} records: {shown})")
+        raise UnknownRecordError(path, f"unknown record name {wanted!r} (records: {shown})")
     close = closest_names(records, wanted)
     hint = f"closest: {', '.join(close)}" if close else f"first: {', '.join(names[:5])}"
     raise UnknownRecordError(path, f"unknown record name {wanted!r} ({len(names):,} records; {hint})")
