@@ -171,7 +171,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
     eval_fraction, seed = cfg.data.eval_fraction, cfg.train.seed
     seq_len = int(seq_len or meta.seq_len or cfg.train.seq_len)
     trained = recipe.data.corpus if recipe else None
-    chosen = "all" if regions else choose_split(split, data, trained)
+    chosen = "all" if regions else choose_split(split, data, trained, eval_fraction, seed)
     source, modality, first_base = _open_source(data, chosen, regions, eval_fraction, seed)
     if meta.modality != modality:
         raise UsageError(f"{ckpt}: {article(meta.modality)} {meta.modality} checkpoint cannot be evaluated "

@@ -1,8 +1,9 @@
 """Which bytes an evaluation reads, and saying so.
 
-``--split auto`` (the default) evaluates the held-out split only when the data *is* the corpus the
-checkpoint was trained on (the same corpus name, or the same set of files): then the training
-bytes must be left out. Any other file is one the model never saw, and all of it is evaluated: a
+``--split auto`` (the default) evaluates the held-out split only when the data is the corpus the
+checkpoint was trained on, or holds a file that gave it training bytes: then the training bytes
+must be left out (of a single training file, its own held-out tail). Any other file is one the
+model never saw (a held-out strain of ``dna-bacteria`` included), and all of it is evaluated: a
 user's own genome held back to its last 5% would throw away 95% of a perfectly clean test set.
 ``eval`` and ``all`` force one or the other.
 
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modalities.corpora import CORPORA, corpus_files
+from hnet_bio.errors import HNetBioError
+from modalities.corpora import CORPORA, corpus_files, open_corpus
 from modalities.datasets import EvalWindows
 from modalities.errors import InputError
 from modalities.splits import Unit
@@ -66,25 +68,46 @@ def _files(spec: str | list[str] | None, data_dir: str | None = None) -> set[Pat
     return out
 
 
-def trained_on(data: str | list[str], trained: str | list[str] | None, data_dir: str | None = None) -> bool:
-    """True when ``data`` is the checkpoint's training corpus (same name, or the same files)."""
+def training_files(trained: str | list[str], eval_fraction: float = 0.05, seed: int = 0,
+                   data_dir: str | None = None) -> set[Path] | None:
+    """The files that gave the checkpoint training bytes (its corpus's train split), resolved; None
+    when the recorded corpus cannot be opened here (files named relative to another directory)."""
+    try:
+        corpus = open_corpus(trained, split="train", data_dir=data_dir, eval_fraction=eval_fraction,
+                             seed=seed)
+    except (OSError, HNetBioError):
+        return None
+    return {Path(u.source).resolve() for u in corpus.units}
+
+
+def trained_on(data: str | list[str], trained: str | list[str] | None, eval_fraction: float = 0.05,
+               seed: int = 0, data_dir: str | None = None) -> bool:
+    """True when ``data`` shares a file with the checkpoint's training split (so only a held-out
+    split may be scored); a held-out strain of a named corpus, or any other file, is unseen."""
     if trained is None:
         return False
     if isinstance(data, str) and isinstance(trained, str) and data == trained:
         return True
     try:
-        mine, theirs = _files(data, data_dir), _files(trained, data_dir)
+        mine = _files(data, data_dir)
     except (OSError, InputError):
         return False
-    return bool(mine) and mine == theirs
+    taught = training_files(trained, eval_fraction, seed, data_dir)
+    if taught is not None:
+        return bool(mine & taught)
+    # the recipe names its files relative to where pretraining ran: a file of the same name counts
+    # as a training file, so training bytes are never scored as unseen
+    recorded = [trained] if isinstance(trained, str) else list(trained)
+    names = {Path(part.strip()).name for t in recorded for part in str(t).split(",") if part.strip()}
+    return bool({p.name for p in mine} & names)
 
 
 def choose_split(split: str, data: str | list[str], trained: str | list[str] | None,
-                 data_dir: str | None = None) -> str:
-    """``eval`` or ``all``: ``auto`` is ``eval`` only on the training corpus itself (module docstring)."""
+                 eval_fraction: float = 0.05, seed: int = 0, data_dir: str | None = None) -> str:
+    """``eval`` or ``all``: ``auto`` is ``eval`` only on (a file of) the training split (module docstring)."""
     if split != "auto":
         return split
-    return "eval" if trained_on(data, trained, data_dir) else "all"
+    return "eval" if trained_on(data, trained, eval_fraction, seed, data_dir) else "all"
 
 
 def used_spans(windows: EvalWindows, units: list[Unit], first_base: Callable[[Unit], int]) -> list[UsedSpan]:

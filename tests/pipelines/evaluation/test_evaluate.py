@@ -193,3 +193,23 @@ def test_markov_anchor_is_cached_by_content(tmp_path: Path, monkeypatch: pytest.
     changed[0][5] ^= 1  # one byte of the held-out data differs: a new count, never the stale one
     _, hit3 = cached_markov(units, changed, 4)
     assert not hit3 and len(list((tmp_path / "anchors").iterdir())) == 2
+
+
+def test_auto_split_follows_the_training_split(tmp_path: Path) -> None:
+    """eval on (a file of) the training split; all on anything else, a held-out strain included."""
+    from modalities.corpora import CORPORA, corpus_files
+    from pipelines.evaluation.scope import choose_split
+
+    here = [str(Path(f).resolve()) for f in DNA]
+    assert choose_split("auto", here, DNA) == "eval"
+    assert choose_split("auto", here[:1], DNA) == "eval"  # a training file (its tail was held out)
+    assert choose_split("auto", [str(DATA / "leptospira_excerpt.gbk")], DNA) == "all"
+    assert choose_split("auto", here, None) == "all" and choose_split("eval", here[:1], None) == "eval"
+    # recorded relative to another directory: the same file names count as the training files
+    assert choose_split("auto", here, [f"elsewhere/{Path(f).name}" for f in DNA]) == "eval"
+    strains = {Path(f).name: str(f) for f in corpus_files(CORPORA["dna-bacteria"])}
+    if not strains:
+        pytest.skip("dna-bacteria is not unpacked (scripts/fetch_data.sh)")
+    # the shipped model's corpus holds out whole strains: MG1655 is unseen, G27 was trained on
+    assert choose_split("auto", strains["MG1655-K12.fasta.gz"], "dna-bacteria") == "all"
+    assert choose_split("auto", strains["G27.fasta.gz"], "dna-bacteria") == "eval"
