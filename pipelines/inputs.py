@@ -113,18 +113,20 @@ def read_dna_region(files: Sequence[str | os.PathLike[str]], region: str | Regio
     """(the region with its record's own name, its bytes, the file) from the first of ``files`` that
     holds the record; a record in none of them is one error naming every file."""
     reg = parse_region(region) if isinstance(region, str) else region
-    misses: list[str] = []
+    misses: list[UnknownRecordError] = []
     for f in files:
         try:
             found, seq = read_region(f, reg, soft_mask=soft_mask)
         except UnknownRecordError as exc:
-            misses.append(str(exc))
+            misses.append(exc)
             continue
         assert found is not None
         return found, seq, os.fspath(f)
     if len(misses) == 1:
-        raise UsageError(misses[0])
-    raise UsageError(f"record {reg.chrom!r} is in none of the {len(files)} files: " + "; ".join(misses))
+        raise misses[0]  # the file's own error (callers such as the browser recognise its kind)
+    raise UnknownRecordError(", ".join(os.fspath(f) for f in files),
+                             f"unknown record name {reg.chrom!r}: in none of the {len(files)} files ("
+                             + "; ".join(f"{m.path}: {m.problem}" for m in misses) + ")")
 
 
 def audio_items(files: Sequence[str | os.PathLike[str]], sample_rate: int) -> list[Item]:

@@ -11,6 +11,7 @@ import pytest
 
 from hnet_bio.metadata import CheckpointMetadata
 from modalities.dna import read_sequence
+from modalities.regions import UnknownRecordError
 from pipelines.cli import main
 from pipelines.errors import UsageError
 from pipelines.features.labels import read_labels
@@ -30,7 +31,7 @@ def test_several_fasta_files_every_record_and_regions_by_alias() -> None:
     assert [(it.chrom, it.start0, it.source) for it in regions] == [
         ("XX000001.1", 20, str(SPLICED)), ("ecoli_MG1655", 0, str(ECOLI))]
     assert regions[0].data.tobytes() == read_sequence(SPLICED, "XX000001.1:21-50")
-    with pytest.raises(UsageError, match=r"'chrZ' is in none of the 2 files"):
+    with pytest.raises(UnknownRecordError, match=r"'chrZ': in none of the 2 files"):
         dna_items([ECOLI, SPLICED], ["chrZ:1-10"])
     with pytest.raises(UsageError, match=r"record 'ecoli_MG1655' is in both"):
         dna_items([ECOLI, ECOLI])
