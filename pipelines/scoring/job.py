@@ -42,6 +42,7 @@ class ScoreRequest:
     batch_size: int = 64
     reuse_prefix: bool = False
     overwrite: bool = False
+    device: str = "cpu"  # --device (`pipelines.inputs.resolve_device`: auto = CUDA when present)
 
 
 @dataclass
@@ -60,7 +61,7 @@ def run_score(req: ScoreRequest, log: TextIO | None = None) -> ScoreSummary:
         raise UsageError("score reads DNA: give --fasta FILE")
     if (req.vcf or req.ism) and (req.inputs.regions or req.inputs.bed or req.track or req.entropy_track):
         raise UsageError("--region/--bed/--track/--entropy-track go with sequence scoring, not --vcf/--ism")
-    model, meta = load_model_for(req.checkpoint, "dna")
+    model, meta = load_model_for(req.checkpoint, "dna", req.device)
     if req.vcf is not None:
         return _vcf(model, req, meta.soft_mask, log)
     if req.ism is not None:

@@ -85,3 +85,12 @@ def test_device_auto_is_cuda_when_present_and_bad_devices_are_one_line(
         assert main([*job, "--device", "tpu"]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "--device 'tpu'" in err, err
+
+
+def test_score_takes_device_too(tiny_checkpoints: Mapping[str, Path], tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    dna = str(tiny_checkpoints["dna"])
+    base = ["score", "--checkpoint", dna, "--fasta", str(ECOLI), "--region", "ecoli_MG1655:1-300", "-q"]
+    assert main([*base, "--out", str(tmp_path / "a.tsv"), "--device", "cpu"]) == 0
+    assert main([*base, "--out", str(tmp_path / "b.tsv"), "--device", "tpu"]) == 2
+    assert "--device 'tpu'" in capsys.readouterr().err
