@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +21,13 @@ from modalities.annotations import Feature, read_annotations
 from modalities.cache import cache_root
 from modalities.errors import RegionError
 from modalities.iupac import LETTERS, complement_table, reverse_complement
-from modalities.regions import Region, parse_region, read_bed
+from modalities.regions import Region, parse_region, read_bed, record_aliases, resolve_record
 from modalities.seqio import Header, check_file, compression, open_binary, sequence_events, sequence_format
 
 __all__ = [
     "Feature", "Record", "Region", "complement_table", "fasta_lines", "n_fraction", "parse_region",
-    "read_annotations", "read_bed", "read_fasta", "read_sequence", "reverse_complement", "write_fasta",
+    "read_annotations", "read_bed", "read_fasta", "read_region", "read_sequence", "reverse_complement",
+    "write_fasta",
 ]
 
 @dataclass(frozen=True)
@@ -74,24 +75,38 @@ def read_sequence(
 
     Plain and BGZF FASTA are read by random access through pyfaidx (``.fai`` built or reused);
     other formats and plain gzip are streamed once. A ``-`` strand returns the reverse complement.
+    The record may be named by an alias (`read_region`).
     """
+    return read_region(path, region, soft_mask=soft_mask)[1]
+
+
+def read_region(
+    path: str | os.PathLike[str], region: str | Region | None = None, *, soft_mask: bool = False
+) -> tuple[Region | None, bytes]:
+    """`read_sequence`, and the region with its record's own name: a GenBank record may be named by
+    its LOCUS name or its unversioned accession, any ``ACCESSION.VERSION`` name without the version
+    (`modalities.regions.resolve_record`); what comes back names it as the file does, so features
+    and outputs match it."""
     p = check_file(path)
     try:
         reg = parse_region(region) if isinstance(region, str) else region
     except RegionError as exc:  # name the file the region was meant for
         raise RegionError(p, exc.problem) from None
     seq: bytes | None = None
+    found: Region | None = None
     if sequence_format(p) == "fasta" and compression(p) in ("none", "bgzf") and _starts_with_header(p):
-        seq = _read_with_faidx(p, reg)
+        got = _read_with_faidx(p, reg)
+        if got is not None:
+            found, seq = got
     if seq is None or seq.translate(None, LETTERS):
         # pyfaidx could not index it, or read something that is not a base (a ';' comment line
         # counts as sequence to it): the streaming parser reads it right or names the bad line.
-        seq = _read_by_streaming(p, reg)
+        found, seq = _read_by_streaming(p, reg)
     if not soft_mask:
         seq = seq.upper()
     if reg is not None and reg.strand == "-":
         seq = reverse_complement(seq)
-    return seq
+    return found, seq
 
 
 def _starts_with_header(p: Path) -> bool:
@@ -121,7 +136,7 @@ def _index_paths(p: Path) -> tuple[str, str]:
     return str(root / f"{p.name}-{key}.fai"), str(root / f"{p.name}-{key}.gzi")
 
 
-def _read_with_faidx(p: Path, reg: Region | None) -> bytes | None:
+def _read_with_faidx(p: Path, reg: Region | None) -> tuple[Region | None, bytes] | None:
     """Random access through pyfaidx; None when pyfaidx cannot index the file (irregular lines)."""
     import pyfaidx  # why: ~40 ms to import, and only indexed FASTA reads need it
 
@@ -134,43 +149,46 @@ def _read_with_faidx(p: Path, reg: Region | None) -> bytes | None:
         return None
     with fa:
         names = list(fa.keys())
-        name = _pick_record(p, names, reg)
+        name = _pick_record(p, {n: record_aliases(n) for n in names}, reg)
         length = len(fa[name])
-        start, end = (0, length) if reg is None else reg.resolve(length, p)
+        found = None if reg is None else replace(reg, chrom=name)
+        start, end = (0, length) if found is None else found.resolve(length, p)
         seq = str(fa[name][start:end]).encode("ascii") if end > start else b""
     # pyfaidx trusts the first line's width; a ragged record it failed to notice reads short.
-    return seq if len(seq) == end - start else None
+    return (found, seq) if len(seq) == end - start else None
 
 
-def _pick_record(p: Path, names: list[str], reg: Region | None) -> str:
+def _pick_record(p: Path, records: dict[str, tuple[str, ...]], reg: Region | None) -> str:
+    """The record to read: the only one (no region), else the one the region names (or aliases)."""
+    names = list(records)
     if reg is None:
         if len(names) != 1:
             raise RegionError(p, f"file has {len(names)} records; give a region such as {names[0]}:1-1000")
         return names[0]
-    if reg.chrom not in names:
-        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-        raise RegionError(p, f"unknown record name {reg.chrom!r} (records: {shown})")
-    return reg.chrom
+    return resolve_record(p, records, reg.chrom)
 
 
-def _read_by_streaming(p: Path, reg: Region | None) -> bytes:
-    names: list[str] = []
-    chunks: list[bytes] = []
-    keep = False
+def _read_by_streaming(p: Path, reg: Region | None) -> tuple[Region | None, bytes]:
+    """One pass over the file, keeping the records the region's name could mean (itself or an alias)."""
+    records: dict[str, tuple[str, ...]] = {}
+    kept: dict[str, list[bytes]] = {}
+    current: list[bytes] | None = None
     for ev in sequence_events(p):
         if isinstance(ev, Header):
-            names.append(ev.name)
-            keep = reg is None or ev.name == reg.chrom
-            if reg is None and len(names) > 1:
-                chunks.clear()
-        elif keep:
-            chunks.append(ev)
-    _pick_record(p, names, reg)
-    seq = b"".join(chunks)
+            records[ev.name] = record_aliases(ev.name, ev.aliases)
+            wanted = reg is None or reg.chrom == ev.name or reg.chrom in records[ev.name]
+            if reg is None:
+                kept.clear()
+            current = kept.setdefault(ev.name, []) if wanted else None
+        elif current is not None:
+            current.append(ev)
+    name = _pick_record(p, records, reg)
+    seq = b"".join(kept.get(name, []))
     if reg is None:
-        return seq
-    start, end = reg.resolve(len(seq), p)
-    return seq[start:end]
+        return None, seq
+    found = replace(reg, chrom=name)
+    start, end = found.resolve(len(seq), p)
+    return found, seq[start:end]
 
 
 def fasta_lines(records: Iterable[Record | tuple[str, bytes]], line_width: int = 60) -> Iterator[bytes]:

@@ -6,14 +6,22 @@ Internally a :class:`Region` is always 0-based half-open, so slicing is ``seq[st
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from modalities.errors import MissingInputError, RegionError
 
+_VERSIONED = re.compile(r"(?P<acc>[A-Za-z][A-Za-z0-9_]*[0-9])\.[0-9]+")
+SHOW_ALL_NAMES = 20  # an unknown name lists every record up to this many, else the closest matches
 _RANGE = re.compile(r"(?P<chrom>.+):(?P<start>[0-9][0-9,]*)(?:-(?P<end>[0-9][0-9,]*))?")
+
+
+class UnknownRecordError(RegionError):
+    """The file holds no record of that name (nor alias): with several files, try the next one."""
 
 
 @dataclass(frozen=True)
@@ -27,8 +35,11 @@ class Region:
     name: str = ""
 
     def __str__(self) -> str:  # back to samtools style, so messages speak the user's language
+        strand = ":-" if self.strand == "-" else ""
+        if self.start0 == 0 and self.end0 is None:  # the whole record: its name, not "chr:1"
+            return self.chrom + strand
         end = "" if self.end0 is None else f"-{self.end0}"
-        return f"{self.chrom}:{self.start0 + 1}{end}" + (":-" if self.strand == "-" else "")
+        return f"{self.chrom}:{self.start0 + 1}{end}{strand}"
 
     def resolve(self, record_length: int, path: str | os.PathLike[str]) -> tuple[int, int]:
         """Concrete ``(start0, end0)`` within a record of ``record_length``; past the end is an error."""
@@ -38,6 +49,54 @@ class Region:
                 path, f"region {self} lies past the end of record {self.chrom!r} (length {record_length})"
             )
         return self.start0, end0
+
+
+def record_aliases(name: str, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """Other names a user may type for record ``name``: ``extra`` (a GenBank LOCUS name) and, for an
+    ``ACCESSION.VERSION`` name, the unversioned accession (``NC_000913.3`` -> ``NC_000913``)."""
+    m = _VERSIONED.fullmatch(name)
+    found = [*extra, m["acc"]] if m else list(extra)
+    return tuple(dict.fromkeys(a for a in found if a and a != name))
+
+
+def resolve_record(path: str | os.PathLike[str], records: Mapping[str, Sequence[str]], wanted: str) -> str:
+    """The record name ``wanted`` means: itself, else the one record it is an alias of.
+
+    records: each record's name -> its aliases (`record_aliases`), in file order. An alias of two
+    records is an error listing both; an unknown name lists every record (up to `SHOW_ALL_NAMES`) or
+    the closest matches, so the user sees what to type.
+    """
+    if wanted in records:
+        return wanted
+    hits = [name for name, aliases in records.items() if wanted in aliases]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise RegionError(path, f"record name {wanted!r} is ambiguous: it could be {', '.join(hits)}; "
+                                "give the full name")
+    names = list(records)
+    if len(names) <= SHOW_ALL_NAMES:
+        shown = ", ".join(names)
+        raise UnknownRecordError(path, f"unknown record name {wanted!r} (records: {shown})")
+    close = closest_names(records, wanted)
+    hint = f"closest: {', '.join(close)}" if close else f"first: {', '.join(names[:5])}"
+    raise UnknownRecordError(path, f"unknown record name {wanted!r} ({len(names):,} records; {hint})")
+
+
+def closest_names(records: Mapping[str, Sequence[str]], wanted: str, n: int = 5) -> list[str]:
+    """Up to ``n`` record names most similar to ``wanted`` (by name or alias; difflib's ratio >= 0.5),
+    ties in file order, so ``contig_17`` finds ``contig_017`` before ``contig_197``."""
+    matcher = difflib.SequenceMatcher(b=wanted)
+    scored: list[tuple[float, int, str]] = []
+    for index, (name, aliases) in enumerate(records.items()):
+        best = 0.0
+        for candidate in (name, *aliases):
+            matcher.set_seq1(candidate)
+            if matcher.real_quick_ratio() >= 0.5 and matcher.quick_ratio() >= 0.5:
+                best = max(best, matcher.ratio())
+        if best >= 0.5:
+            scored.append((-best, index, name))
+    return [name for _, _, name in sorted(scored)[:n]]
 
 
 def parse_region(text: str) -> Region:

@@ -47,6 +47,7 @@ class Header:
     name: str
     description: str
     lineno: int
+    aliases: tuple[str, ...] = ()  # GenBank/EMBL: the LOCUS/ID name, other names a region may use
 
 
 def check_file(path: str | os.PathLike[str], kind: str = "sequence file") -> Path:
@@ -237,7 +238,7 @@ def _biopython_events(path: Path, fmt: str) -> Iterator[Header | bytes]:
                 path, f"invalid character {chr(bad[0])!r} in record {rec.id!r} (allowed: IUPAC)"
             )
         desc = rec.description if rec.description != rec.id else ""
-        yield Header(rec.id, desc, 0)
+        yield Header(rec.id, desc, 0, (rec.name,) if rec.name and rec.name != rec.id else ())
         yield seq
     if not seen:
         raise FastaFormatError(path, f"no {fmt} records found")

@@ -42,7 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--task", help=f"built-in task: {', '.join(TASKS)}")
     src.add_argument("--labels", metavar="FILE.tsv", help="sequence<TAB>label[<TAB>train|test] per line")
-    p.add_argument("--fasta", help="with --labels on DNA: the file the sequences/regions come from")
+    p.add_argument("--fasta", nargs="+", metavar="FILE",
+                   help="with --labels on DNA: the files the sequences/regions come from (the first file "
+                        "holding a record)")
     p.add_argument("--baseline-checkpoint", metavar="CKPT",
                    help=f"isotropic baseline, probed the same way: {CHECKPOINT_HELP}")
     p.add_argument("--level", default=DEFAULT_LEVEL, help="hidden level (default inner)")
@@ -70,5 +72,6 @@ def _run(args: argparse.Namespace) -> int:
              baseline_checkpoint=args.baseline_checkpoint, level=args.level, pooling=args.pooling,
              random_init=not args.no_random_init, n_train=args.n_train, n_test=args.n_test,
              seed=args.seed, batch_size=args.batch_size, kmer_max=args.kmer_max,
-             bootstrap=args.bootstrap, overwrite=args.overwrite, log=None if args.quiet else sys.stderr)
+             bootstrap=args.bootstrap, overwrite=args.overwrite, log=None if args.quiet else sys.stderr,
+             device=args.device)
     return 0

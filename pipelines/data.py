@@ -56,6 +56,8 @@ def format_corpus(corpus: Corpus, max_units: int = 20) -> str:
     lines = [f"{corpus.spec[:100]}  split={corpus.split}  modality={corpus.modality}  "
              f"units={n}  bytes={corpus.total_bytes}"
              + (f"  sample_rate={corpus.sample_rate}" if corpus.sample_rate else "")]
+    if corpus.source.get("held_out"):  # the train/eval rule in words, whatever split is listed
+        lines.append(f"  eval split: {corpus.source['held_out']}")
     lines += [f"  {u.name}\t{u.length}" for u in corpus.units[:max_units]]
     if n > max_units:
         lines.append(f"  ... {n - max_units} more")

@@ -31,7 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help=f"{CHECKPOINT_HELP} (H-Net or isotropic)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--fasta", metavar="FILE", help="FASTA/GenBank/EMBL/GFF3+FASTA")
+    src.add_argument("--fasta", nargs="+", metavar="FILE",
+                     help="FASTA/GenBank/EMBL/GFF3+FASTA files (every record, or --region/--bed; a region "
+                          "is read from the first file holding its record)")
     src.add_argument("--audio", nargs="+", metavar="FILE", help="audio files")
     p.add_argument("--region", action="append", default=[], metavar="R",
                    help="chr:start-end[:-] (repeatable)")
@@ -56,5 +58,5 @@ def _run(args: argparse.Namespace) -> int:
     extract_embeddings(args.checkpoint, args.out, InputSpec.from_args(args), level=args.level,
                        pooling=args.pooling, per_window=args.per_window, window=args.window,
                        stride=args.stride, batch_size=args.batch_size, overwrite=args.overwrite,
-                       log=None if args.quiet else sys.stderr)
+                       log=None if args.quiet else sys.stderr, device=args.device)
     return 0

@@ -20,7 +20,7 @@ from hnet_bio.generation import SamplingConfig
 from pipelines.errors import UsageError
 from pipelines.generation.prompts import DNA_ALPHABET
 from pipelines.generation.run import generate_samples
-from pipelines.inputs import apply_threads
+from pipelines.inputs import add_device_option, add_quiet_option, apply_threads
 from pipelines.runs.resolve import CHECKPOINT_HELP
 
 
@@ -47,7 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stream", action="store_true", help="print DNA to stdout as it is generated")
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (1 suits tiny models)")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_device_option(p)
+    add_quiet_option(p)
     p.set_defaults(func=_run)
 
 
@@ -65,6 +66,6 @@ def _run(args: argparse.Namespace) -> int:
         args.checkpoint, args.prompt, args.prompt_fasta, args.prompt_audio, args.num_samples, sampling,
         alphabet=None if args.alphabet.lower() == "all" else args.alphabet, out=args.out,
         include_prompt=args.include_prompt, stream_to=sys.stdout if args.stream else None,
-        progress=None if args.quiet else sys.stderr, dtype=getattr(torch, args.dtype),
+        progress=None if args.quiet else sys.stderr, dtype=getattr(torch, args.dtype), device=args.device,
     )
     return 0

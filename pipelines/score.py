@@ -88,6 +88,7 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         reuse_prefix=args.reuse_prefix,
         overwrite=args.overwrite,
+        device=args.device,
     )
     summary = run_score(req, log=None if args.quiet else sys.stderr)
     if not args.quiet:

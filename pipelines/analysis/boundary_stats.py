@@ -5,11 +5,14 @@ with the same number of boundaries per sequence; optionally the same architectur
 weights) this computes, in forward genome coordinates:
 
 - boundary rate (boundaries per base) inside CDS vs outside;
-- inside CDS, the rate by codon phase (0 = first base of a codon, in the gene's own orientation),
-  for all CDS and split by whether the gene lies on the strand the model read: a codon-like
+- inside CDS, the rate by codon phase (0 = first base of a codon, in the gene's own orientation,
+  counted along the joined CDS of a spliced gene and shifted by ``codon_start``), for all CDS and
+  split by whether the gene lies on the strand the model read: a codon-like
   segmentation shows as one phase standing out (3-periodicity);
 - a metaplot: the boundary rate at each offset -F..+F around CDS starts (first base of the start
-  codon) and stops (last base of the stop codon), offsets in the gene's orientation.
+  codon) and stops (last base of the stop codon), offsets in the gene's orientation. Only a gene's
+  real first and last codons are anchors: the inner exon edges of a joined CDS (splice sites) and
+  the cut ends of a partial (``<``/``>``) CDS are not, so "n" counts genes.
 
 A "boundary" is the first base of a chunk in the model's reading direction, mapped to forward
 coordinates (see pipelines/inputs.py for reverse-strand regions).
@@ -77,7 +80,7 @@ class AnnotationStats:
     """What ``hnet-bio boundaries --annotations`` writes as OUT.cds.json (`to_json`)."""
 
     flank: int
-    cds_features: int
+    cds_features: int  # joined CDS (genes) with a base in the analysed regions, not exon parts
     bases: int
     stages: list[StageStats]
     checkpoint: str | None = None  # the checkpoint as the user named it, once the job knows it
@@ -113,6 +116,10 @@ class _Track:
 
 
 def _track(item: Item, features: Sequence[Feature]) -> _Track:
+    """The phase of every CDS base of the item's span, following the joined CDS (exon parts keep
+    counting where the previous part stopped; ``codon_start`` shifts the frame), and the anchors:
+    the real first base of each start codon (first part, 5' end complete) and the real last base of
+    each stop codon (last part, 3' end complete). Exon edges inside a joined CDS are neither."""
     lo, hi = item.start0, item.end0
     phase = np.full(hi - lo, -1, dtype=np.int8)
     same = np.zeros(hi - lo, dtype=bool)
@@ -121,19 +128,25 @@ def _track(item: Item, features: Sequence[Feature]) -> _Track:
         if f.record != item.chrom or f.end0 <= lo or f.start0 >= hi or f.strand not in "+-":
             continue
         x = np.arange(max(f.start0, lo), min(f.end0, hi))
-        rel = (x - f.start0) if f.strand == "+" else (f.end0 - 1 - x)
-        phase[x - lo] = rel % 3
+        phase[x - lo] = f.phase(x)
         same[x - lo] = f.strand == item.strand
         first, last = (f.start0, f.end0 - 1) if f.strand == "+" else (f.end0 - 1, f.start0)
         d = 1 if f.strand == "+" else -1
-        if lo <= first < hi:
+        if f.has_start and lo <= first < hi:
             starts.append(first)
             sdir.append(d)
-        if lo <= last < hi:
+        if f.has_stop and lo <= last < hi:
             stops.append(last)
             tdir.append(d)
     return _Track(phase, same, np.array(starts, dtype=np.int64), np.array(sdir, dtype=np.int64),
                   np.array(stops, dtype=np.int64), np.array(tdir, dtype=np.int64))
+
+
+def genes_in(items: Sequence[Item], features: Sequence[Feature]) -> int:
+    """How many joined CDS (genes, not exon parts) have at least one base in the analysed spans."""
+    keys = {f.gene_key for f in features if f.type == "CDS"
+            for it in items if f.record == it.chrom and f.start0 < it.end0 and f.end0 > it.start0}
+    return len(keys)
 
 
 def _metaplot(marks: list[np.ndarray], items: list[Item], anchors: list[tuple[np.ndarray, np.ndarray]],
@@ -229,7 +242,7 @@ def annotation_stats(
         segs = {MODEL: segs[MODEL], GRID: grid, RANDOM: rand,
                 **{k: v for k, v in segs.items() if k != MODEL}}
         out.append(StageStats(s, {k: segmentation_stats(v, items, tracks, flank) for k, v in segs.items()}))
-    return AnnotationStats(flank=flank, cds_features=sum(1 for f in features if f.type == "CDS"),
+    return AnnotationStats(flank=flank, cds_features=genes_in(items, features),
                            bases=int(sum(it.length for it in items)), stages=out)
 
 

@@ -7,10 +7,11 @@ order the file has always had them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.evaluation.anchors import MarkovResult
+from pipelines.evaluation.scope import UsedSpan, describe
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class EvaluationResult:
     seconds: float
     anchor_train: str | list[str] | None = None
     anchors: AnchorNumbers | None = None
+    bytes_used: list[UsedSpan] = field(default_factory=list)  # which bytes of which record were read
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -59,6 +61,7 @@ class EvaluationResult:
             "regions": self.regions, "split": self.split, "seq_len": self.seq_len, "windows": self.windows,
             "bits_per_byte": self.bits_per_byte, "predicted_bytes": self.predicted_bytes,
             "bytes_per_chunk": self.bytes_per_chunk, "seconds": self.seconds,
+            "bytes_used": [s.to_json() for s in self.bytes_used],
         }
         if self.anchors is not None:
             out["anchor_train"] = self.anchor_train
@@ -66,11 +69,18 @@ class EvaluationResult:
         return out
 
 
+_SPLIT_WORDS = {"all": "all (every byte of the data)",
+                "eval": "eval (the held-out split of the training corpus)",
+                "regions": "regions (every byte of each --region)"}
+
+
 def format_table(r: EvaluationResult) -> str:
     """The result as a small aligned table for the terminal."""
     rows = [("checkpoint", r.checkpoint), ("model", r.model_class),
-            ("held-out bytes", f"{r.predicted_bytes:,} in {r.windows} windows of {r.seq_len + 1}"),
-            ("bits/byte", f"{r.bits_per_byte:.4f}")]
+            ("split", _SPLIT_WORDS.get(r.split, r.split)),
+            ("held-out bytes", f"{r.predicted_bytes:,} in {r.windows} windows of {r.seq_len + 1}")]
+    rows += [("bytes used" if i == 0 else "", line) for i, line in enumerate(describe(r.bytes_used))]
+    rows.append(("bits/byte", f"{r.bits_per_byte:.4f}"))
     for s, c in enumerate(r.bytes_per_chunk):
         rows.append((f"bytes/chunk stage {s}", f"{c:.2f}"))
     if r.anchors is not None:

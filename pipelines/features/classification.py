@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -25,6 +25,7 @@ from hnet_bio.atomic import atomic_write_text
 from hnet_bio.checkpoint import load_pretrained
 from hnet_bio.lm import HNetLM, IsotropicLM, build_model
 from hnet_bio.metadata import CheckpointMetadata
+from pipelines.analysis.progress import ProgressBar, maybe_bar
 from pipelines.analysis.result import hidden_levels
 from pipelines.analysis.run import analyze_many, num_stages
 from pipelines.analysis.windows import DEFAULT_STRIDE, DEFAULT_WINDOW
@@ -35,7 +36,7 @@ from pipelines.features.labels import read_labels
 from pipelines.features.probe import BOOTSTRAP, fit_and_score, folds_for, probe
 from pipelines.features.probe_report import ClassifyReport, ProbeRow, markdown
 from pipelines.features.tasks import TASKS, Task, builtin_task
-from pipelines.inputs import check_outputs
+from pipelines.inputs import check_outputs, resolve_device
 from pipelines.runs.resolve import resolve_checkpoint
 
 KMER_MAX = 6
@@ -45,14 +46,17 @@ Say = Callable[[str], None]
 
 def model_features(
     model: Model, seqs: list[np.ndarray], specs: list[tuple[str, str]], batch_size: int = 16,
-    window: int = DEFAULT_WINDOW, stride: int = DEFAULT_STRIDE,
+    window: int = DEFAULT_WINDOW, stride: int = DEFAULT_STRIDE, progress: ProgressBar | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """(N, D) features per (level, pooling), all from one pass of the model over the sequences."""
     levels = sorted({lv for lv, _ in specs})
     out: dict[tuple[str, str], list[np.ndarray]] = {s: [] for s in specs}
-    for a in analyze_many(model, seqs, hidden=levels, batch_size=batch_size, window=window, stride=stride):
+    for a in analyze_many(model, seqs, hidden=levels, batch_size=batch_size, window=window, stride=stride,
+                          progress=progress):
         for spec in specs:
             out[spec].append(pool(a, *spec))
+    if progress is not None:
+        progress.close()
     return {s: np.stack(v) for s, v in out.items()}
 
 
@@ -61,7 +65,7 @@ def classify(
     checkpoint: str | os.PathLike[str],
     task: str | None = None,
     labels: str | None = None,
-    fasta: str | None = None,
+    fasta: str | Sequence[str] | None = None,
     baseline_checkpoint: str | os.PathLike[str] | None = None,
     level: str = DEFAULT_LEVEL,
     pooling: str = DEFAULT_POOLING,
@@ -74,6 +78,7 @@ def classify(
     bootstrap: int = BOOTSTRAP,
     overwrite: bool = False,
     log: TextIO | None = None,
+    device: str | torch.device | None = "cpu",
 ) -> ClassifyReport:
     """Probe `checkpoint` (and `baseline_checkpoint`; any form `pipelines.runs.resolve` takes) on a
     built-in task or a labels file; write OUT.json and OUT.md."""
@@ -86,21 +91,24 @@ def classify(
     if pooling not in POOLINGS:
         raise UsageError(f"--pooling must be one of {', '.join(POOLINGS)}")
     check_outputs([out, md], overwrite)
-    model, meta = _load(checkpoint)
+    dev = resolve_device(device)
+    model, meta = _load(checkpoint, dev)
     if level not in hidden_levels(num_stages(model)):
         raise UsageError(f"--level {level!r} does not exist in this model")
-    baseline = None if baseline_checkpoint is None else _load_baseline(baseline_checkpoint, meta.modality)
+    baseline = (None if baseline_checkpoint is None
+                else _load_baseline(baseline_checkpoint, meta.modality, dev))
     data = _task_data(task, labels, fasta, meta, n_train, n_test, seed)
     _check_task(data, checkpoint, meta.modality)
     say = _logger(log)
     say(f"classify {data.name}: {len(data.x_train)} train / {len(data.x_test)} test examples")
     rows = _Rows(data, seed, bootstrap, say)
     all_x = data.x_train + list(data.x_test)
-    _network_rows(rows, model, meta.step, level, pooling, random_init, seed, batch_size, all_x)
+    _network_rows(rows, model, meta.step, level, pooling, random_init, seed, batch_size, all_x, log)
     if baseline is not None:
         # the isotropic model has no stages or chunks: its whole-network output, pooled alike
         bpool = pooling if pooling in ("mean", "max", "last") else "mean"
-        feats = model_features(baseline[0], all_x, [("inner", bpool)], batch_size=batch_size)
+        feats = model_features(baseline[0], all_x, [("inner", bpool)], batch_size=batch_size,
+                               progress=maybe_bar("classify: isotropic baseline", log))
         rows.add(f"isotropic baseline (inner, {bpool})", next(iter(feats.values())), model="baseline",
                  step=baseline[1].step, shows_step=True)
     _naive_rows(rows, data, meta.modality, all_x, seed, kmer_max)
@@ -116,21 +124,22 @@ def classify(
     return report
 
 
-def _load(checkpoint: str | os.PathLike[str]) -> tuple[Model, CheckpointMetadata]:
-    model, meta = load_pretrained(resolve_checkpoint(checkpoint).path)
+def _load(checkpoint: str | os.PathLike[str], device: torch.device) -> tuple[Model, CheckpointMetadata]:
+    model, meta = load_pretrained(resolve_checkpoint(checkpoint).path, map_location=device)
     assert isinstance(model, (HNetLM, IsotropicLM))
     return model, meta
 
 
-def _load_baseline(checkpoint: str | os.PathLike[str], modality: str) -> tuple[Model, CheckpointMetadata]:
-    model, meta = _load(checkpoint)
+def _load_baseline(checkpoint: str | os.PathLike[str], modality: str,
+                   device: torch.device) -> tuple[Model, CheckpointMetadata]:
+    model, meta = _load(checkpoint, device)
     if meta.modality != modality:
         raise UsageError(f"{checkpoint}: the baseline checkpoint is not a {modality} model")
     return model, meta
 
 
-def _task_data(task: str | None, labels: str | None, fasta: str | None, meta: CheckpointMetadata,
-               n_train: int | None, n_test: int | None, seed: int) -> Task:
+def _task_data(task: str | None, labels: str | None, fasta: str | Sequence[str] | None,
+               meta: CheckpointMetadata, n_train: int | None, n_test: int | None, seed: int) -> Task:
     """The built-in task's examples, or the labels file's (in the checkpoint's byte convention)."""
     if task is not None:
         if task not in TASKS:
@@ -143,7 +152,8 @@ def _task_data(task: str | None, labels: str | None, fasta: str | None, meta: Ch
 def _check_task(data: Task, checkpoint: str | os.PathLike[str], modality: str) -> None:
     """The task fits the checkpoint and a probe can be fitted: two classes everywhere, 2+ examples each."""
     if data.modality != modality:
-        raise UsageError(f"{checkpoint}: a {modality} checkpoint cannot run the {data.modality} "
+        article = "an" if modality == "audio" else "a"
+        raise UsageError(f"{checkpoint}: {article} {modality} checkpoint cannot run the {data.modality} "
                          f"task {data.name!r}")
     for y in (data.y_train, data.y_test):
         if y is not None and len(np.unique(y)) < 2:
@@ -186,7 +196,7 @@ class _Rows:
 
 
 def _network_rows(rows: _Rows, model: Model, step: int | None, level: str, pooling: str, random_init: bool,
-                  seed: int, batch_size: int, all_x: list[np.ndarray]) -> None:
+                  seed: int, batch_size: int, all_x: list[np.ndarray], log: TextIO | None = None) -> None:
     """The trained model's rows, then the random-weights control's (H-Nets also by chunk pooling)."""
     specs = [(level, pooling)]
     hier = num_stages(model) > 0
@@ -196,7 +206,8 @@ def _network_rows(rows: _Rows, model: Model, step: int | None, level: str, pooli
         if net is None:
             continue
         t = time.perf_counter()
-        feats = model_features(net, all_x, specs, batch_size=batch_size)
+        feats = model_features(net, all_x, specs, batch_size=batch_size,
+                               progress=maybe_bar(f"classify: {tag} model", log))
         secs = time.perf_counter() - t
         rows.say(f"  ({tag} model: {sum(len(x) for x in all_x):,} bytes in {secs:.0f} s)")
         who = f"H-Net {tag}" if hier else f"isotropic {tag}"
@@ -234,6 +245,7 @@ def _best_kmer(
 
 
 def _random_init(model: Model, seed: int) -> Model:
-    """The same architecture with random weights (seeded)."""
+    """The same architecture with random weights (seeded, built on the CPU so they do not depend on
+    the device), on the trained model's device."""
     torch.manual_seed(seed)
-    return build_model(model.config)
+    return build_model(model.config).to(next(model.parameters()).device)

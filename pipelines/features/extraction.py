@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+import torch
 
 from hnet_bio.atomic import atomic_path
 from pipelines.analysis.progress import ProgressBar
@@ -64,12 +65,13 @@ def extract_embeddings(
     batch_size: int = 8,
     overwrite: bool = False,
     log: TextIO | None = None,
+    device: str | torch.device | None = "cpu",
 ) -> EmbedResult:
     """Embed the input with `checkpoint` (any form `pipelines.runs.resolve` takes) and write `out`."""
     out = Path(out)
     _check_options(out, pooling, per_window, window, stride)
     check_outputs([out], overwrite)
-    model, meta = load_model_for(checkpoint, inputs.modality)
+    model, meta = load_model_for(checkpoint, inputs.modality, device)
     levels = hidden_levels(num_stages(model))
     if level not in levels:
         raise UsageError(f"--level {level!r} does not exist in this model; choose one of {', '.join(levels)}")

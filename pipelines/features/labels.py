@@ -13,6 +13,7 @@ stops before any model runs, with one line naming the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +21,10 @@ import numpy as np
 
 from hnet_bio.metadata import CheckpointMetadata
 from modalities.audio import encode_file
-from modalities.dna import read_sequence
 from modalities.errors import InputError, MissingInputError
 from pipelines.errors import UsageError
 from pipelines.features.tasks import Task
-from pipelines.inputs import sample_rate_of
+from pipelines.inputs import read_dna_region, sample_rate_of
 
 SPLITS = ("train", "test")
 
@@ -38,15 +38,17 @@ class Example:
     split: str | None  # "train", "test", or None without a split column
 
 
-def read_labels(path: str | os.PathLike[str], fasta: str | None, meta: CheckpointMetadata) -> Task:
+def read_labels(path: str | os.PathLike[str], fasta: str | Sequence[str] | None,
+                meta: CheckpointMetadata) -> Task:
     """The labelled examples as a Task (x_test empty and y_test None when there is no split column),
     their bytes in the checkpoint's convention (soft-masking, audio sample rate)."""
     p = Path(path)
     rows = read_examples(p)
     splits = {r.split for r in rows}
-    audio = fasta is None
+    files = None if fasta is None else ([fasta] if isinstance(fasta, str) else list(fasta))
+    audio = not files
     rate = sample_rate_of(meta)
-    xs = [_example_bytes(p, r.sequence, fasta, rate, meta.soft_mask) for r in rows]
+    xs = [_example_bytes(p, r.sequence, files, rate, meta.soft_mask) for r in rows]
     y = np.array([r.label for r in rows])
     modality = "audio" if audio else "dna"
     if None in splits:
@@ -88,14 +90,15 @@ def read_examples(p: Path) -> list[Example]:
     return rows
 
 
-def _example_bytes(p: Path, spec: str, fasta: str | None, rate: int, soft_mask: bool) -> np.ndarray:
-    """(L,) uint8: the audio file (mu-law at ``rate``) or the record/region of ``fasta``."""
-    if fasta is None:
+def _example_bytes(p: Path, spec: str, fasta: list[str] | None, rate: int, soft_mask: bool) -> np.ndarray:
+    """(L,) uint8: the audio file (mu-law at ``rate``) or the record/region of the first ``fasta``
+    file holding the record."""
+    if not fasta:
         f = Path(spec) if Path(spec).is_absolute() else p.parent / spec
         if not f.is_file():
             raise MissingInputError(p, f"unknown sequence {spec!r}: no audio file {f} (or give --fasta)")
         return encode_file(f, rate)
-    seq = read_sequence(fasta, spec, soft_mask=soft_mask)
+    seq = read_dna_region(fasta, spec, soft_mask)[1]
     if not seq:
         raise InputError(p, f"sequence {spec!r} is empty")
     return np.frombuffer(seq, dtype=np.uint8)

@@ -1,7 +1,8 @@
 """What ``hnet-bio generate`` does: load a checkpoint, sample continuations of one prompt, write them.
 
-Generation is prefill + one O(1) step per byte (`hnet_bio.generation.stream`); progress and
-bytes/second go to ``progress`` (live updates only on a terminal). Every option and output path is
+Generation is prefill + one O(1) step per byte (`hnet_bio.generation.stream`); progress (bytes,
+bytes/s, time left) goes to ``progress``: updated in place on a terminal, a plain line every 10 s
+elsewhere (`pipelines.analysis.progress`). Every option and output path is
 checked before sampling starts, and the outputs are written only after it finishes.
 """
 
@@ -19,10 +20,11 @@ import torch
 from hnet_bio.checkpoint import load_pretrained
 from hnet_bio.generation import SamplingConfig, stream
 from hnet_bio.lm import HNetLM, IsotropicLM
+from pipelines.analysis.progress import maybe_bar
 from pipelines.errors import UsageError
 from pipelines.generation.outputs import describe_sampling, is_fasta_name, write_samples
 from pipelines.generation.prompts import DNA_ALPHABET, allowed_bytes, read_prompt
-from pipelines.inputs import sample_rate_of
+from pipelines.inputs import resolve_device, sample_rate_of
 from pipelines.output_paths import check_output_file, reporting_write_errors
 from pipelines.runs.resolve import resolve_checkpoint
 
@@ -50,6 +52,7 @@ def generate_samples(
     stream_to: TextIO | None = None,
     progress: TextIO | None = None,
     dtype: torch.dtype = torch.float32,
+    device: str | torch.device | None = "cpu",
 ) -> GenerateResult:
     """Load `checkpoint` (any form `pipelines.runs.resolve` takes), sample `num_samples`
     continuations of one prompt, write them to `out`.
@@ -63,7 +66,8 @@ def generate_samples(
     if out is not None:
         check_output_file(out)  # a directory or an unwritable place: said before the model loads
     sampling = dataclasses.replace(sampling) if sampling is not None else SamplingConfig()
-    model, meta = load_pretrained(resolve_checkpoint(checkpoint).path, dtype=dtype)
+    model, meta = load_pretrained(resolve_checkpoint(checkpoint).path, dtype=dtype,
+                                  map_location=resolve_device(device))
     assert isinstance(model, (HNetLM, IsotropicLM))
     modality, sample_rate = meta.modality, sample_rate_of(meta)
     if modality == "audio" and (out is None or Path(out).suffix.lower() != ".wav"):
@@ -91,9 +95,10 @@ def _sample(
 ) -> tuple[list[bytes], int, float]:
     """(new bytes per sample, bytes sampled in all, seconds), streaming and reporting as it goes."""
     samples = [bytearray() for _ in range(num_samples)]
-    start = last_report = time.perf_counter()
+    start = time.perf_counter()
     produced = 0
-    live = progress is not None and progress.isatty()  # \r updates only on a terminal
+    bar = maybe_bar(f"generate ({num_samples} sample{'s' if num_samples > 1 else ''})", progress)
+    total = sampling.max_new_bytes * num_samples  # an upper bound: a stop byte can end a sample early
     for step in stream(model, [prompt] * num_samples, sampling):
         for buf, new in zip(samples, step.new):
             buf += new
@@ -101,17 +106,11 @@ def _sample(
         if stream_to is not None and step.new[0]:
             stream_to.write(step.new[0].decode("ascii", "replace"))
             stream_to.flush()
-        now = time.perf_counter()
-        if live and progress is not None and now - last_report > 0.5:
-            last_report = now
-            progress.write(f"\rgenerate: {step.index + 1}/{sampling.max_new_bytes} bytes per sample, "
-                           f"{produced / (now - start):,.0f} bytes/s")
-            progress.flush()
+        if bar is not None:
+            bar(produced, total)
     seconds = time.perf_counter() - start
     if stream_to is not None:
         stream_to.write("\n")
-    if progress is not None:
-        lead = "\r" if live else ""
-        progress.write(f"{lead}generate: {produced:,} bytes ({num_samples} sample(s)) in {seconds:.2f} s, "
-                       f"{produced / max(seconds, 1e-9):,.0f} bytes/s\n")
+    if bar is not None:
+        bar.close()
     return [bytes(s) for s in samples], produced, seconds

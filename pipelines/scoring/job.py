@@ -42,6 +42,7 @@ class ScoreRequest:
     batch_size: int = 64
     reuse_prefix: bool = False
     overwrite: bool = False
+    device: str = "cpu"  # --device (`pipelines.inputs.resolve_device`: auto = CUDA when present)
 
 
 @dataclass
@@ -60,7 +61,7 @@ def run_score(req: ScoreRequest, log: TextIO | None = None) -> ScoreSummary:
         raise UsageError("score reads DNA: give --fasta FILE")
     if (req.vcf or req.ism) and (req.inputs.regions or req.inputs.bed or req.track or req.entropy_track):
         raise UsageError("--region/--bed/--track/--entropy-track go with sequence scoring, not --vcf/--ism")
-    model, meta = load_model_for(req.checkpoint, "dna")
+    model, meta = load_model_for(req.checkpoint, "dna", req.device)
     if req.vcf is not None:
         return _vcf(model, req, meta.soft_mask, log)
     if req.ism is not None:
@@ -123,7 +124,7 @@ def _vcf(model: Model, req: ScoreRequest, soft_mask: bool, log: TextIO | None) -
     if not req.out.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
         raise UsageError(f"{req.out}: with --vcf, --out names a .vcf or .vcf.gz file")
     check_outputs([req.out, tsv_path(req.out)], req.overwrite)
-    genome = read_genome(req.inputs.fasta, soft_mask)
+    genome = read_genome(_reference(req), soft_mask)
     bar = SiteProgress("variant sites", log)
     res = score_vcf(model, genome, req.vcf, req.out, req.flank, req.batch_size, req.reuse_prefix, bar)
     lines = [res.summary(), bar.close()]
@@ -132,15 +133,23 @@ def _vcf(model: Model, req: ScoreRequest, soft_mask: bool, log: TextIO | None) -
     return ScoreSummary(lines, [req.out, str(tsv_path(req.out))])
 
 
+def _reference(req: ScoreRequest) -> str:
+    """The one reference genome --vcf/--ism read (`InputSpec.fasta` may hold several files)."""
+    files = req.inputs.fasta_files
+    if len(files) != 1:
+        raise UsageError("--vcf/--ism read one reference genome: give one --fasta FILE")
+    return files[0]
+
+
 def _ism(model: Model, req: ScoreRequest, soft_mask: bool, log: TextIO | None) -> ScoreSummary:
     assert req.ism is not None and req.inputs.fasta is not None
     reg = parse_region(req.ism)
     png = Path(req.out).with_suffix(".png")
     check_outputs([req.out, png], req.overwrite)
-    genome = read_genome(req.inputs.fasta, soft_mask)
+    genome = read_genome(_reference(req), soft_mask)
     if reg.chrom not in genome:
         raise UsageError(f"--ism {req.ism}: no record {reg.chrom!r} in {req.inputs.fasta}")
-    start, end = reg.resolve(genome[reg.chrom].size, req.inputs.fasta)
+    start, end = reg.resolve(genome[reg.chrom].size, _reference(req))
     if not 0 < end - start <= MAX_ISM:
         raise UsageError(f"--ism {req.ism}: a region of 1..{MAX_ISM} bases, not {end - start}")
     bar = SiteProgress("ISM positions", log)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,8 @@ class HeldOutScore:
 
 @torch.no_grad()
 def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalWindows, env: DistEnv,
-                 batch_size: int, precision: str = "fp32") -> HeldOutScore:
+                 batch_size: int, precision: str = "fp32",
+                 progress: Callable[[int, int], None] | None = None) -> HeldOutScore:
     """Bits per byte and bytes per chunk (per stage) of ``model`` on ``windows`` (each (L + 1,) uint8).
 
     ``model`` must be the bare module, not its DDP wrapper: ranks may run different numbers of
@@ -70,6 +71,8 @@ def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalW
         count += y.numel()
         comp = torch.tensor(list(out.compression), dtype=torch.float64, device=env.device)
         comp_sum = comp * y.numel() if comp_sum is None else comp_sum + comp * y.numel()
+        if progress is not None:  # (windows' bytes done, all of them): `hnet-bio evaluate`'s progress
+            progress(min(start + batch_size, len(mine)) * batch.shape[1], len(mine) * batch.shape[1])
     n_stages = _broadcast_len(0 if comp_sum is None else comp_sum.numel(), env)
     if comp_sum is None:
         comp_sum = torch.zeros(n_stages, dtype=torch.float64, device=env.device)

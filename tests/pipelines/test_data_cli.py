@@ -41,7 +41,10 @@ def test_data_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_data_info_and_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "info", "dna-sample", "--split", "eval"]) == 0
-    assert "units=1  bytes=82649" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "units=1  bytes=82649" in out
+    # the split rule in words, as the README promises (issue 22): one record, so its last 5%
+    assert "eval split: held out the last 5% of record 'gi|208433976|ref|NC_011333.1|' (82,649 of" in out
     empty = tmp_path / "empty.fa"
     empty.write_bytes(b"")
     bad = run_cli("data", "info", str(empty))  # a real process: exit status and stderr as a user sees them

@@ -99,7 +99,8 @@ def test_bad_input_one_line_exit_2(run: Path, tmp_path: Path, capsys: pytest.Cap
 
 
 def test_result_json_keys_in_file_order() -> None:
-    """--json writes the keys in the order the file has always had (anchors last, when measured)."""
+    """--json writes the keys in the order the file has always had (anchors last, when measured);
+    ``bytes_used`` (issue 22) came in after ``seconds``."""
     markov = MarkovResult([2.0, 1.5], train_bytes=10, eval_bytes=4)
     r = EvaluationResult(checkpoint="c", model_class="HNetLM", data=["a.fa", "b.fa"], regions=[], split="all",
                          seq_len=8, windows=2, bits_per_byte=1.9, predicted_bytes=16, bytes_per_chunk=[3.5],
@@ -108,7 +109,8 @@ def test_result_json_keys_in_file_order() -> None:
     assert json.dumps(r.to_json()) == (
         '{"checkpoint": "c", "model_class": "HNetLM", "data": ["a.fa", "b.fa"], "regions": [], '
         '"split": "all", "seq_len": 8, "windows": 2, "bits_per_byte": 1.9, "predicted_bytes": 16, '
-        '"bytes_per_chunk": [3.5], "seconds": 0.25, "anchor_train": "dna-sample", "anchors": {"markov": '
+        '"bytes_per_chunk": [3.5], "seconds": 0.25, "bytes_used": [], "anchor_train": "dna-sample", '
+        '"anchors": {"markov": '
         '{"best_order": 1, "best_bpb": 1.5, "bpb_by_order": [2.0, 1.5], "train_bytes": 10, "eval_bytes": 4}, '
         '"xz": 2.5, "zstd": 2.25, "bytes": 16}}')
 
@@ -131,3 +133,83 @@ def test_checkpoint_as_the_resolver_takes_it(run: Path, tmp_path: Path,
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no step 5 checkpoint" in err
     assert "checkpoints there: " + ", ".join(p.name for _, p in rd.checkpoints()) in err
+
+
+def test_a_file_the_model_never_saw_is_evaluated_whole_and_named(run: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """--split auto: the training corpus gives its held-out split, any other file every byte of it;
+    the output names the bytes (record, span, file) either way."""
+    own = tmp_path / "mine.fa"  # a genome the run never saw: the first 6,500 bases of the S. aureus slice
+    seq = b"".join(line.strip() for line in Path(DNA[1]).read_bytes().splitlines()[1:])[:6500]
+    own.write_bytes(b">mine\n" + seq + b"\n")
+    r = evaluate_checkpoint(run, str(own), anchors=False)
+    assert r.split == "all" and r.windows == 6500 // 65 == 100
+    assert [(s.record, s.start0, s.end0, s.windows) for s in r.bytes_used] == [("mine", 0, 6500, 100)]
+    # the same file held out as pretraining would (its last 5%): only when asked for
+    tail = evaluate_checkpoint(run, str(own), split="eval", anchors=False)
+    assert tail.split == "eval" and [(s.start0, s.end0) for s in tail.bytes_used] == [(6175, 6500)]
+    # the training corpus itself: its held-out split (three files are too few to hold one out whole:
+    # the last 5% of each 20,000-base record), named where those bytes lie in each record
+    trained = evaluate_checkpoint(run, DNA, anchors=False, max_windows=5)
+    assert trained.split == "eval" and [s.file for s in trained.bytes_used] == DNA
+    assert all(s.start0 >= 19000 and s.end0 <= 20000 for s in trained.bytes_used)
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(own), "--no-anchors"]) == 0
+    out = capsys.readouterr().out
+    assert "all (every byte of the data)" in out and "mine:1-6,500 of mine.fa (100 windows)" in out
+
+
+def test_modality_is_checked_before_the_split(run: Path, tiny_checkpoints: dict[str, Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A WAV to a DNA checkpoint: the modality error, whatever the split (its eval split is empty)."""
+    wav = str(DATA / "speech_allison_3s.wav")
+    for split in ("eval", "auto"):
+        assert main(["evaluate", "--checkpoint", str(run), "--data", wav, "--split", split]) == 2
+        err = capsys.readouterr().err
+        assert "a dna checkpoint cannot be evaluated on audio data" in err, err
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoints["audio"]), "--data", DNA[0]]) == 2
+    assert "an audio checkpoint cannot be evaluated on dna data" in capsys.readouterr().err
+
+
+def test_markov_anchor_is_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.evaluation.anchor_cache import cached_markov
+    from pipelines.evaluation.anchors import markov_bpb
+
+    monkeypatch.setenv("HNET_BIO_CACHE", str(tmp_path))
+    rng = np.random.default_rng(0)
+    train = [rng.integers(65, 69, 3000, dtype=np.uint8) for _ in range(2)]
+    windows = [rng.integers(65, 69, 65, dtype=np.uint8) for _ in range(4)]
+    calls = []
+
+    def units() -> list[np.ndarray]:
+        calls.append(1)
+        return train
+
+    first, hit1 = cached_markov(units, windows, 4)
+    again, hit2 = cached_markov(units, windows, 4)
+    assert (hit1, hit2) == (False, True) and again.bpb_by_order == first.bpb_by_order
+    assert first.bpb_by_order == markov_bpb(train, windows, 4).bpb_by_order
+    assert len(list((tmp_path / "anchors").iterdir())) == 1
+    changed = [w.copy() for w in windows]
+    changed[0][5] ^= 1  # one byte of the held-out data differs: a new count, never the stale one
+    _, hit3 = cached_markov(units, changed, 4)
+    assert not hit3 and len(list((tmp_path / "anchors").iterdir())) == 2
+
+
+def test_auto_split_follows_the_training_split(tmp_path: Path) -> None:
+    """eval on (a file of) the training split; all on anything else, a held-out strain included."""
+    from modalities.corpora import CORPORA, corpus_files
+    from pipelines.evaluation.scope import choose_split
+
+    here = [str(Path(f).resolve()) for f in DNA]
+    assert choose_split("auto", here, DNA) == "eval"
+    assert choose_split("auto", here[:1], DNA) == "eval"  # a training file (its tail was held out)
+    assert choose_split("auto", [str(DATA / "leptospira_excerpt.gbk")], DNA) == "all"
+    assert choose_split("auto", here, None) == "all" and choose_split("eval", here[:1], None) == "eval"
+    # recorded relative to another directory: the same file names count as the training files
+    assert choose_split("auto", here, [f"elsewhere/{Path(f).name}" for f in DNA]) == "eval"
+    strains = {Path(f).name: str(f) for f in corpus_files(CORPORA["dna-bacteria"])}
+    if not strains:
+        pytest.skip("dna-bacteria is not unpacked (scripts/fetch_data.sh)")
+    # the shipped model's corpus holds out whole strains: MG1655 is unseen, G27 was trained on
+    assert choose_split("auto", strains["MG1655-K12.fasta.gz"], "dna-bacteria") == "all"
+    assert choose_split("auto", strains["G27.fasta.gz"], "dna-bacteria") == "eval"
