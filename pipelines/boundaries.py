@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help=f"bytes per model call ({DEFAULT_WINDOW})")
     p.add_argument("--stride", type=int, default=DEFAULT_STRIDE,
                    help=f"step between windows ({DEFAULT_STRIDE}); left context = window - stride")
-    p.add_argument("--batch-size", type=int, default=8, help="windows per forward")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="windows per forward (default: about 8 kB of windows, the fastest per byte on a CPU)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random controls")
     add_run_options(p)
     p.set_defaults(func=_run)
@@ -69,7 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     apply_threads(args.threads)
-    if args.batch_size < 1 or args.flank < 1:
+    if (args.batch_size is not None and args.batch_size < 1) or args.flank < 1:
         raise UsageError("--batch-size and --flank must be >= 1")
     own = args.annotations == ""
     export_boundaries(

@@ -46,14 +46,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="one vector per tile of BYTES bytes instead of per sequence")
     p.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="bytes per model call")
     p.add_argument("--stride", type=int, default=DEFAULT_STRIDE, help="step between model calls")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="windows per forward (default: about 8 kB of windows, the fastest per byte on a CPU)")
     add_run_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     apply_threads(args.threads)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UsageError("--batch-size must be >= 1")
     extract_embeddings(args.checkpoint, args.out, InputSpec.from_args(args), level=args.level,
                        pooling=args.pooling, per_window=args.per_window, window=args.window,

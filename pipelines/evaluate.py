@@ -24,7 +24,7 @@ from hnet_bio.atomic import atomic_write_json
 from pipelines.errors import UsageError
 from pipelines.evaluation.heldout import SPLITS, corpus_spec, evaluate_checkpoint
 from pipelines.evaluation.result import format_table
-from pipelines.inputs import add_device_option, add_quiet_option
+from pipelines.inputs import add_device_option, add_quiet_option, apply_threads
 
 # --------------------------------------------------------------------------- CLI
 
@@ -51,12 +51,14 @@ def add_parser(subparsers: Any) -> None:
                    help="count the Markov anchor here (default: the checkpoint's training split)")
     p.add_argument("--max-order", type=int, default=12, help="highest Markov order (default 12)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default 1, the fastest measured)")
     add_device_option(p)
     add_quiet_option(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    apply_threads(args.threads)
     if args.seq_len is not None and args.seq_len < 1:
         raise UsageError(f"--seq-len must be >= 1, got {args.seq_len}")
     if args.max_windows is not None and args.max_windows < 1:

@@ -259,7 +259,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     """--device, --threads, --overwrite and -q/--quiet, the same in every analysis job (read with
     `resolve_device`, `apply_threads`, `check_outputs` and the job's log)."""
     add_device_option(p)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads per process (default 1, the fastest measured; long inputs use a worker "
+                        "process per idle core instead)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_quiet_option(p)
 
@@ -274,10 +276,16 @@ def add_quiet_option(p: argparse.ArgumentParser) -> None:
                         "10 s when stderr is not a terminal)")
 
 
+# Threads per process when --threads is not given, from measurement on the 2-core machine
+# (benchmarks/inference.py, benchmarks/README.md): one forward process ran 0.25x as fast with two
+# OpenMP threads as with one, and step decoding 8x slower (issue 22). The work is small tensors and
+# memory-bound elementwise passes, where threads mostly wait on each other; the second core is used
+# by a second process instead (`hnet_bio.workers`, chosen from the load average).
+JOB_THREADS = 1
+
+
 def apply_threads(threads: int | None) -> None:
-    """Set torch's CPU threads from --threads; None keeps torch's default."""
-    if threads is None:
-        return
-    if threads < 1:
+    """Set torch's CPU threads from --threads, else JOB_THREADS."""
+    if threads is not None and threads < 1:
         raise UsageError("--threads must be >= 1")
-    torch.set_num_threads(threads)
+    torch.set_num_threads(JOB_THREADS if threads is None else threads)

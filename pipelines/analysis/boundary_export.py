@@ -75,7 +75,7 @@ def export_boundaries(
     random_init_control: bool = False,
     window: int = DEFAULT_WINDOW,
     stride: int = DEFAULT_STRIDE,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     flank: int = 150,
     seed: int = 0,
     overwrite: bool = False,
@@ -165,7 +165,7 @@ def _device_of(model: torch.nn.Module) -> torch.device:
 
 
 def _random_init_boundaries(
-    config: HNetConfig, items: list[Item], window: int, stride: int, batch_size: int, seed: int,
+    config: HNetConfig, items: list[Item], window: int, stride: int, batch_size: int | None, seed: int,
     device: torch.device | None = None,
 ) -> list[np.ndarray]:
     """Boundaries of the same architecture with random weights (seeded on the CPU, so the control is

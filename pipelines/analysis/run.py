@@ -23,15 +23,29 @@ from pipelines.analysis.windows import DEFAULT_STRIDE, DEFAULT_WINDOW, Window, c
 
 ByteSequence = bytes | bytearray | memoryview | str | np.ndarray
 Progress = Callable[[int, int], None]  # (bytes reported so far, total bytes)
-# Bytes per forward when the caller gives no batch size: two 4 kB windows. Larger batches were
-# slower per byte on a CPU (batch 8 x 4096: 5.9 kB/s against 9.5 kB/s at batch 2, 1 thread): the
-# (batch, window, channels) activations outgrow the cache and every elementwise pass goes to memory.
+# Padded bytes per forward when the caller gives no batch size: two 4 kB windows, or sixteen of
+# 500 bytes. Larger batches were slower per byte on a CPU (8 x 4096: 3.2 kB/s against 5.0 kB/s
+# for 2 x 4096, 1 thread, benchmarks/inference.py): the (batch, window, channels) activations
+# outgrow the cache and every elementwise pass goes to memory.
 BATCH_BYTES = 8192
 
 
-def default_batch(window: int) -> int:
-    """Windows per forward for `window`-byte windows: BATCH_BYTES worth, at least one."""
-    return max(1, BATCH_BYTES // window)
+def batches_of(plan: list[Window], batch_size: int | None) -> list[list[Window]]:
+    """Consecutive windows grouped into forwards: `batch_size` at a time, or (None) as many as keep
+    the padded batch (count x longest) within BATCH_BYTES, at least one."""
+    if batch_size is not None:
+        return [plan[b0 : b0 + batch_size] for b0 in range(0, len(plan), batch_size)]
+    out: list[list[Window]] = []
+    width = 0
+    for w in plan:
+        n = w.end - w.start
+        if out and (len(out[-1]) + 1) * max(width, n) <= BATCH_BYTES:
+            out[-1].append(w)
+            width = max(width, n)
+        else:
+            out.append([w])
+            width = n
+    return out
 
 
 class AnalysisOptions(TypedDict, total=False):
@@ -102,12 +116,12 @@ def iter_pieces(
 ) -> Iterator[Piece]:
     """Pieces of every sequence, in order (sequence by sequence, left to right).
 
-    batch_size: windows per forward (None: `default_batch`). workers: processes running the
-    forwards (None: `workers.choose_workers`, both idle cores for a long CPU job, else 1 = here).
+    batch_size: windows per forward (None: `batches_of`, about BATCH_BYTES per forward).
+    workers: processes running the forwards (None: `hnet_bio.workers.choose_workers`, both idle
+    cores for a long CPU job, else 1 = here).
     """
     check_window(window, stride)
-    batch_size = default_batch(window) if batch_size is None else batch_size
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     levels = _check_levels(model, hidden)
     arrays = [as_bytes(s) for s in sequences]
@@ -119,7 +133,7 @@ def iter_pieces(
     s_count = num_stages(model)
     counts = np.zeros((len(arrays), s_count), dtype=np.int64)  # boundaries so far per sequence/stage
     done = 0
-    batches = [plan[b0 : b0 + batch_size] for b0 in range(0, len(plan), batch_size)]
+    batches = batches_of(plan, batch_size)
     n_workers = choose_workers(len(batches), workers, next(model.parameters()).device)
     jobs = ([arrays[w.seq][w.start : w.end] for w in batch] for batch in batches)
     was_training = model.training
@@ -246,7 +260,7 @@ def analyze(
 
     window/stride: bytes per model call and step between windows; every byte past the first
     window is reported from a window giving it >= window - stride bytes of left context.
-    batch_size: windows per forward (memory ~ batch_size * window; default `default_batch`).
+    batch_size: windows per forward (memory ~ batch_size * window; default: about 8 kB of windows).
     workers: processes sharing the forwards (default: both idle cores for long inputs). hidden: levels to keep
     ("stage0", ..., "inner", "decoder"; see result.hidden_levels). progress(done, total): called
     after each window with bytes reported so far (see progress.ProgressBar for a stderr bar).

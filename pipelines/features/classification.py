@@ -45,7 +45,7 @@ Say = Callable[[str], None]
 
 
 def model_features(
-    model: Model, seqs: list[np.ndarray], specs: list[tuple[str, str]], batch_size: int = 16,
+    model: Model, seqs: list[np.ndarray], specs: list[tuple[str, str]], batch_size: int | None = None,
     window: int = DEFAULT_WINDOW, stride: int = DEFAULT_STRIDE, progress: ProgressBar | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """(N, D) features per (level, pooling), all from one pass of the model over the sequences."""
@@ -73,7 +73,7 @@ def classify(
     n_train: int | None = None,
     n_test: int | None = None,
     seed: int = 0,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     kmer_max: int = KMER_MAX,
     bootstrap: int = BOOTSTRAP,
     overwrite: bool = False,
@@ -196,7 +196,8 @@ class _Rows:
 
 
 def _network_rows(rows: _Rows, model: Model, step: int | None, level: str, pooling: str, random_init: bool,
-                  seed: int, batch_size: int, all_x: list[np.ndarray], log: TextIO | None = None) -> None:
+                  seed: int, batch_size: int | None, all_x: list[np.ndarray],
+                  log: TextIO | None = None) -> None:
     """The trained model's rows, then the random-weights control's (H-Nets also by chunk pooling)."""
     specs = [(level, pooling)]
     hier = num_stages(model) > 0

@@ -48,7 +48,7 @@ class HNetEmbedder(TransformerMixin, BaseEstimator):
         pooling: str = DEFAULT_POOLING,
         window: int = DEFAULT_WINDOW,
         stride: int = DEFAULT_STRIDE,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         threads: int | None = None,
     ) -> None:
         self.checkpoint = checkpoint

@@ -62,7 +62,7 @@ def extract_embeddings(
     per_window: int | None = None,
     window: int = DEFAULT_WINDOW,
     stride: int = DEFAULT_STRIDE,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     overwrite: bool = False,
     log: TextIO | None = None,
     device: str | torch.device | None = "cpu",
