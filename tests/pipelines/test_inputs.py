@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from hnet_bio.metadata import CheckpointMetadata
 from modalities.dna import read_sequence
@@ -15,7 +16,7 @@ from modalities.regions import UnknownRecordError
 from pipelines.cli import main
 from pipelines.errors import UsageError
 from pipelines.features.labels import read_labels
-from pipelines.inputs import dna_items
+from pipelines.inputs import JOB_THREADS, apply_threads, dna_items
 from tests.paths import DATA
 
 ECOLI, SAUREUS = DATA / "ecoli_MG1655_20kb.fa", DATA / "saureus_N315_20kb.fa"
@@ -94,3 +95,25 @@ def test_score_takes_device_too(tiny_checkpoints: Mapping[str, Path], tmp_path: 
     assert main([*base, "--out", str(tmp_path / "a.tsv"), "--device", "cpu"]) == 0
     assert main([*base, "--out", str(tmp_path / "b.tsv"), "--device", "tpu"]) == 2
     assert "--device 'tpu'" in capsys.readouterr().err
+
+
+def test_jobs_run_one_thread_per_process_unless_told(
+    tiny_checkpoints: Mapping[str, Path], tmp_path: Path
+) -> None:
+    """--threads wins; without it a job sets JOB_THREADS (1), whatever torch's own default was."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        apply_threads(None)
+        assert torch.get_num_threads() == JOB_THREADS == 1
+        apply_threads(2)
+        assert torch.get_num_threads() == 2
+        with pytest.raises(UsageError, match="--threads must be >= 1"):
+            apply_threads(0)
+        torch.set_num_threads(2)
+        main(["boundaries", "--checkpoint", str(tiny_checkpoints["dna"]), "--fasta",
+              str(DATA / "ecoli_MG1655_20kb.fa"), "--region", "ecoli_MG1655:1-600",
+              "--out", str(tmp_path / "b.bed"), "-q"])
+        assert torch.get_num_threads() == 1  # the job itself set it
+    finally:
+        torch.set_num_threads(before)
