@@ -43,14 +43,27 @@ fi
 "$PY" -c "from hnet_bio import kernels; print('fused kernels available:', kernels.available())"
 step "CUDA tests (fused vs pure)" 120 "$PY" -m pytest -p no:cacheprovider tests/hnet_bio/test_kernels.py -rs
 step "train + inference, pure vs fused" 180 "$PY" benchmarks/gpu_check.py
-step "evaluate --device cuda" 60 "$PY" -m pipelines evaluate --checkpoint dna-bacteria-small --fasta "$FA" \
-    --device cuda --no-anchors
-step "boundaries --device cuda" 60 "$PY" -m pipelines boundaries --checkpoint dna-bacteria-small --fasta "$FA" \
+D=tests/data
+CK=dna-bacteria-small
+step "evaluate --device cuda" 90 "$PY" -m pipelines evaluate --checkpoint $CK --data "$FA" --no-anchors \
+    --device cuda --json "$OUT_DIR/ev-cuda.json"
+step "evaluate --device cpu" 120 "$PY" -m pipelines evaluate --checkpoint $CK --data "$FA" --no-anchors \
+    --device cpu --json "$OUT_DIR/ev-cpu.json"
+step "evaluate: cuda == cpu (1e-3 bits)" 30 "$PY" -c "
+import json, sys
+a, b = (json.load(open(f'$OUT_DIR/ev-{d}.json')) for d in ('cuda', 'cpu'))
+da, db = a['bits_per_byte'], b['bits_per_byte']
+print(f'bits/byte cuda {da:.5f} cpu {db:.5f}'); sys.exit(abs(da - db) > 1e-3)"
+step "boundaries --device cuda" 90 "$PY" -m pipelines boundaries --checkpoint $CK --fasta "$FA" \
     --out "$OUT_DIR/b.bed" --probs "$OUT_DIR/b.bedgraph" --device cuda
-step "embed --device cuda" 60 "$PY" -m pipelines embed --checkpoint dna-bacteria-small --fasta "$FA" \
-    --out "$OUT_DIR/e.npz" --device cuda
-step "generate --device cuda" 60 "$PY" -m pipelines generate --checkpoint dna-bacteria-small \
-    --prompt ACGTACGTAC --max-new-bytes 256 --out "$OUT_DIR/g.fa" --device cuda
+step "boundaries audio --device cuda" 90 "$PY" -m pipelines boundaries --checkpoint audio-speech-small \
+    --audio $D/speech_allison_3s.wav --out "$OUT_DIR/a.csv" --device cuda
+step "embed --device cuda" 90 "$PY" -m pipelines embed --checkpoint $CK --fasta "$FA" $D/saureus_N315_20kb.fa \
+    --per-window 1024 --out "$OUT_DIR/e.npz" --device cuda
+step "score --device cuda" 90 "$PY" -m pipelines score --checkpoint $CK --fasta "$FA" \
+    --region ecoli_MG1655:1-5000 --out "$OUT_DIR/s.tsv" --device cuda
+step "generate --device cuda" 90 "$PY" -m pipelines generate --checkpoint $CK --prompt ACGTACGT \
+    --max-new-bytes 2000 --num-samples 4 --seed 1 --out "$OUT_DIR/g.fa" --device cuda
 
 echo
 echo "gpu_check summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1))"
