@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from hnet_bio.atomic import atomic_path, atomic_write_json
+from hnet_bio.atomic import atomic_path, atomic_write_json, os_errors_of_writers
 from hnet_bio.config import HNetConfig
 from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError, ConfigError
@@ -45,7 +45,8 @@ def save_pretrained(
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     if model.config.tie_embeddings:
         state.pop("lm_head.weight", None)  # safetensors refuses shared storage; re-tied on load
-    with atomic_path(path / WEIGHTS_FILE) as tmp:
+    # safetensors reports a full disk as its own error type: os_errors_of_writers makes it an OSError
+    with os_errors_of_writers(path / WEIGHTS_FILE), atomic_path(path / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp), metadata={"format": "pt"})
     model.config.save(path / CONFIG_FILE)
     if metadata is None:

@@ -31,7 +31,8 @@ from typing import Any
 
 import torch
 
-from hnet_bio.atomic import atomic_path, atomic_write_json, atomic_write_text, fsync_dir
+from hnet_bio import atomic
+from hnet_bio.atomic import atomic_write_json, atomic_write_text, fsync_dir
 from hnet_bio.checkpoint import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, save_pretrained
 from hnet_bio.lm import HNetLM, IsotropicLM
 from hnet_bio.metadata import CheckpointMetadata
@@ -138,8 +139,11 @@ def save_checkpoint(run_dir: str | Path, step: int, model: HNetLM | IsotropicLM,
         tmp.mkdir()
         save_pretrained(model, tmp, metadata=metadata)
         fault_point("checkpoint-partial", step)
-        with atomic_path(tmp / OPTIMIZER_FILE) as f:
-            torch.save(optimizer.state_dict(), f)
+        # Through a Python file object, so a full disk surfaces as the OSError behind torch's
+        # RuntimeError (writing by name, torch's C++ stream loses the errno).
+        opt_file = tmp / OPTIMIZER_FILE
+        with atomic.os_errors_of_writers(opt_file), atomic.atomic_write(opt_file) as fh:
+            torch.save(optimizer.state_dict(), fh)
         state = trainer_state.to_json() if isinstance(trainer_state, TrainerState) else trainer_state
         atomic_write_text(tmp / TRAINER_STATE_FILE, json.dumps(state, indent=1) + "\n")
         fsync_dir(tmp)  # every file was fsync'ed by the atomic writer
