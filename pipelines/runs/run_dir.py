@@ -21,6 +21,7 @@ of ``CHECKPOINT_FILES`` is in it; hidden leftovers are deleted when a run (re)st
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import json
 import os
 import re
@@ -87,23 +88,85 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def best_checkpoint(run_dir: str | Path) -> Path | None:
+    """The best checkpoint: where the ``best`` symlink points, or else where the run's state says.
+
+    The symlink is a convenience for people (``ls``, ``cd best``); the record is ``best_step`` in
+    the newest checkpoint's ``trainer_state.json``, written atomically with it. So a run copied by
+    a tool that dereferences symlinks (``cp -r``, rsync without ``-l``, ``scp -r``, zip, an object
+    store sync), where ``best`` became a real directory or vanished, still knows its best.
+    """
     link = Path(run_dir) / CHECKPOINTS / BEST
-    if not (link.is_symlink() and is_complete(link.resolve())):
+    if link.is_symlink() and is_complete(link.resolve()):
+        return link.parent / os.readlink(link)  # as the caller named the run dir (relative stays relative)
+    step = recorded_best_step(run_dir)
+    if step is None or not is_complete(link.parent / step_dir_name(step)):
         return None
-    return link.parent / os.readlink(link)  # as the caller named the run dir (relative stays relative)
+    return link.parent / step_dir_name(step)
+
+
+def recorded_best_step(run_dir: str | Path) -> int | None:
+    """``best_step`` as the newest complete checkpoint's trainer state records it."""
+    newest = latest_checkpoint(run_dir)
+    if newest is None:
+        return None
+    try:
+        return read_trainer_state(newest).best_step
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _copied_best(run_dir: str | Path) -> tuple[Path, Path | None] | None:
+    """``best`` as a real directory (a copy that dereferenced the symlink): (it, the ``step-N``
+    it duplicates, or None when its step is unknown). None when ``best`` is not a real directory."""
+    link = Path(run_dir) / CHECKPOINTS / BEST
+    if link.is_symlink() or not link.exists():
+        return None
+    step = None
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        step = read_trainer_state(link).step
+    return link, (link.parent / step_dir_name(step) if step is not None else None)
 
 
 def check_layout(run_dir: str | Path) -> None:
-    """Refuse at start what would only fail after training: ``best`` copied as a real directory
-    (``cp -r``/``rsync`` without ``-a``/``-l``), where the next "new best" cannot replace it."""
+    """Refuse at start only what cannot be repaired without losing something: a ``best`` that is
+    neither a symlink nor a copy of a checkpoint (a file, a directory of unknown step), or a copy
+    that differs from the ``step-N`` of the same step. A faithful copy is repaired by
+    `repair_pointers` when the run is written."""
+    found = _copied_best(run_dir)
+    if found is None:
+        return
+    link, twin = found
+    if not link.is_dir() or twin is None or not is_complete(link):
+        raise UsageError(f"{link} is not a symlink to a step-* checkpoint, nor a complete copy of one; "
+                         "move it away (nothing else in the run depends on it) and resume again")
+    if is_complete(twin) and not _same_files(link, twin):
+        raise UsageError(f"{link} is a copy of step {twin.name} that differs from {twin}; keep the one "
+                         f"you want as {twin.name}, move the other away, and resume again")
+
+
+def repair_pointers(run_dir: str | Path) -> None:
+    """Turn a dereferenced ``best`` back into the symlink (`check_layout` has refused what cannot be
+    repaired): a copy identical to its ``step-N`` is removed; a copy whose ``step-N`` is gone becomes
+    that ``step-N`` (nothing is lost either way); then ``best`` points at the recorded best step."""
+    found = _copied_best(run_dir)
+    if found is not None and found[1] is not None:
+        link, twin = found
+        if is_complete(twin):
+            _remove_atomically(link)
+        else:
+            os.replace(link, twin)
+            fsync_dir(link.parent)
+    step = recorded_best_step(run_dir)
     link = Path(run_dir) / CHECKPOINTS / BEST
-    if link.exists() and not link.is_symlink():
-        step = None
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            step = read_trainer_state(link).step
-        target = step_dir_name(step) if step is not None else "step-NNNNNNNN"
-        raise UsageError(f"{link} is a real directory, not a symlink to a step-* checkpoint (was the run "
-                         f"copied without symlinks?); replace it: rm -r {link} && ln -s {target} {link}")
+    if step is not None and is_complete(link.parent / step_dir_name(step)) and not (
+            link.is_symlink() and os.readlink(link) == step_dir_name(step)):
+        mark_best(run_dir, step)
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    names = sorted(p.name for p in a.iterdir())
+    return names == sorted(p.name for p in b.iterdir()) and all(
+        filecmp.cmp(a / n, b / n, shallow=False) for n in names)
 
 
 def remove_stale_temporaries(run_dir: str | Path) -> None:

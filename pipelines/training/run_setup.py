@@ -133,6 +133,10 @@ def set_up(cfg: PretrainConfig, run: RunDir, env: DistEnv, resume: bool, stop_af
     if env.is_main:  # weights (4 B/param) + AdamW moments (8 B/param): one checkpoint must fit
         check_free_space(run.path, 12 * model.num_parameters(), "a checkpoint",
                          "--resume" if resume else "--out")
+    if resume and env.is_main:  # a copy that dereferenced `best`: the symlink again, nothing lost
+        with reporting_write_errors("run directory", run.path):
+            rd.repair_pointers(run.path)
+    barrier(env)
     ckpt = run.latest_checkpoint() if resume else None
     state = restore_or_start(run, ckpt, cfg, meta, model, opt, env, step_bytes, max_steps, resume)
     sched = WSDSchedule.from_fractions(state.schedule_steps, t.warmup_fraction, t.decay_fraction,
