@@ -149,8 +149,9 @@ def repair_pointers(run_dir: str | Path) -> None:
     repaired): a copy identical to its ``step-N`` is removed; a copy whose ``step-N`` is gone becomes
     that ``step-N`` (nothing is lost either way); then ``best`` points at the recorded best step."""
     found = _copied_best(run_dir)
-    if found is not None and found[1] is not None:
-        link, twin = found
+    twin = found[1] if found is not None else None
+    if found is not None and twin is not None:
+        link = found[0]
         if is_complete(twin):
             _remove_atomically(link)
         else:
@@ -321,6 +322,7 @@ class RunDir:
     METRICS = "metrics.jsonl"
     SUMMARY = "summary.json"
     LOSS_PLOT = "loss.png"
+    LOCK = ".hnet-bio.lock"  # held by the one process writing the run (`pipelines.runs.lock`)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
