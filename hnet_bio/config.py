@@ -96,6 +96,9 @@ class HNetConfig:
             self.attn_cfg = _build(AttnConfig, self.attn_cfg, "attn_cfg")
         if isinstance(self.hnet_bio, dict):
             self.hnet_bio = _build(HNetBioConfig, self.hnet_bio, "hnet_bio")
+        for name, cls in (("ssm_cfg", SSMConfig), ("attn_cfg", AttnConfig), ("hnet_bio", HNetBioConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"{name}: expected an object, got {getattr(self, name)!r}")
         self.validate()
 
     # ---- structure -------------------------------------------------------------------------
