@@ -8,7 +8,9 @@ Layout::
       checkpoints/
         step-00000500/            loadable by hnet_bio.checkpoint.load_pretrained
           config.json  model.safetensors  metadata.json  optimizer.pt  trainer_state.json
-        best -> step-00000500     symlink to the best checkpoint by held-out bits/byte
+        best -> step-00000500     symlink to the best checkpoint by held-out bits/byte (a convenience:
+                                  the record is best_step in the newest trainer_state.json)
+      .hnet-bio.lock              while a process writes the run (`pipelines.runs.lock`)
 
 A checkpoint is assembled in a hidden temporary directory beside its final place, every file is
 written through `hnet_bio.atomic` (fsync'ed, the umask's mode), and only then is the directory
@@ -20,8 +22,6 @@ of ``CHECKPOINT_FILES`` is in it; hidden leftovers are deleted when a run (re)st
 
 from __future__ import annotations
 
-import contextlib
-import filecmp
 import json
 import os
 import re
@@ -115,61 +115,6 @@ def recorded_best_step(run_dir: str | Path) -> int | None:
         return None
 
 
-def _copied_best(run_dir: str | Path) -> tuple[Path, Path | None] | None:
-    """``best`` as a real directory (a copy that dereferenced the symlink): (it, the ``step-N``
-    it duplicates, or None when its step is unknown). None when ``best`` is not a real directory."""
-    link = Path(run_dir) / CHECKPOINTS / BEST
-    if link.is_symlink() or not link.exists():
-        return None
-    step = None
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        step = read_trainer_state(link).step
-    return link, (link.parent / step_dir_name(step) if step is not None else None)
-
-
-def check_layout(run_dir: str | Path) -> None:
-    """Refuse at start only what cannot be repaired without losing something: a ``best`` that is
-    neither a symlink nor a copy of a checkpoint (a file, a directory of unknown step), or a copy
-    that differs from the ``step-N`` of the same step. A faithful copy is repaired by
-    `repair_pointers` when the run is written."""
-    found = _copied_best(run_dir)
-    if found is None:
-        return
-    link, twin = found
-    if not link.is_dir() or twin is None or not is_complete(link):
-        raise UsageError(f"{link} is not a symlink to a step-* checkpoint, nor a complete copy of one; "
-                         "move it away (nothing else in the run depends on it) and resume again")
-    if is_complete(twin) and not _same_files(link, twin):
-        raise UsageError(f"{link} is a copy of step {twin.name} that differs from {twin}; keep the one "
-                         f"you want as {twin.name}, move the other away, and resume again")
-
-
-def repair_pointers(run_dir: str | Path) -> None:
-    """Turn a dereferenced ``best`` back into the symlink (`check_layout` has refused what cannot be
-    repaired): a copy identical to its ``step-N`` is removed; a copy whose ``step-N`` is gone becomes
-    that ``step-N`` (nothing is lost either way); then ``best`` points at the recorded best step."""
-    found = _copied_best(run_dir)
-    twin = found[1] if found is not None else None
-    if found is not None and twin is not None:
-        link = found[0]
-        if is_complete(twin):
-            _remove_atomically(link)
-        else:
-            os.replace(link, twin)
-            fsync_dir(link.parent)
-    step = recorded_best_step(run_dir)
-    link = Path(run_dir) / CHECKPOINTS / BEST
-    if step is not None and is_complete(link.parent / step_dir_name(step)) and not (
-            link.is_symlink() and os.readlink(link) == step_dir_name(step)):
-        mark_best(run_dir, step)
-
-
-def _same_files(a: Path, b: Path) -> bool:
-    names = sorted(p.name for p in a.iterdir())
-    return names == sorted(p.name for p in b.iterdir()) and all(
-        filecmp.cmp(a / n, b / n, shallow=False) for n in names)
-
-
 def remove_stale_temporaries(run_dir: str | Path) -> None:
     """Half-written checkpoints and half-deleted old ones of a killed run are never read; delete them."""
     root = Path(run_dir) / CHECKPOINTS
@@ -212,7 +157,7 @@ def save_checkpoint(run_dir: str | Path, step: int, model: HNetLM | IsotropicLM,
         atomic_write_text(tmp / TRAINER_STATE_FILE, json.dumps(state, indent=1) + "\n")
         fsync_dir(tmp)  # every file was fsync'ed by the atomic writer
         if final.exists():  # an incomplete leftover with the same name
-            _remove_atomically(final)
+            remove_atomically(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -260,12 +205,12 @@ def rotate_checkpoints(run_dir: str | Path, keep_last: int, best_step: int | Non
     removed = []
     for s, p in _step_dirs(run_dir):
         if s not in keep:
-            _remove_atomically(p, step=s)
+            remove_atomically(p, step=s)
             removed.append(p)
     return removed
 
 
-def _remove_atomically(path: Path, step: int | None = None) -> None:
+def remove_atomically(path: Path, step: int | None = None) -> None:
     trash = path.with_name(f"{TRASH_PREFIX}{path.name}-{os.getpid()}")
     os.replace(path, trash)
     fsync_dir(path.parent)

@@ -31,6 +31,7 @@ from hnet_bio.optim import param_groups
 from hnet_bio.recompute import set_recompute
 from pipelines.errors import UsageError
 from pipelines.output_paths import check_free_space, check_output_dir, reporting_write_errors
+from pipelines.runs import pointers
 from pipelines.runs import run_dir as rd
 from pipelines.runs.lock import RunLock, current_holder
 from pipelines.runs.run_dir import RunDir
@@ -110,7 +111,7 @@ def prepare_run_dir(cfg: PretrainConfig | None, run: RunDir, resume: bool,
             if not run.config_path.is_file():
                 raise UsageError(f"cannot resume {out}: no {run.CONFIG} there")
             cfg = read_config(out)
-        rd.check_layout(out)
+        pointers.check_layout(out)
         check_output_dir(out, "--resume")
     else:
         check_output_dir(out)  # a regular file, an unwritable place: said before any work
@@ -150,7 +151,7 @@ def set_up(cfg: PretrainConfig, run: RunDir, env: DistEnv, resume: bool, stop_af
                   "which is no longer running", file=sys.stderr)
     if resume and env.is_main:  # a copy that dereferenced `best`: the symlink again, nothing lost
         with reporting_write_errors("run directory", run.path):
-            rd.repair_pointers(run.path)
+            pointers.repair_pointers(run.path)
     barrier(env)
     ckpt = run.latest_checkpoint() if resume else None
     state = restore_or_start(run, ckpt, cfg, meta, model, opt, env, step_bytes, max_steps, resume)
