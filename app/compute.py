@@ -11,6 +11,7 @@ model in one call (no overlap to recompute); longer inputs use the analysis defa
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app.access import allowed_checkpoint
 from hnet_bio.checkpoint import WEIGHTS_FILE, load_pretrained
 from hnet_bio.lm import HNetLM
 from hnet_bio.metadata import CheckpointMetadata
@@ -54,7 +56,7 @@ def _load(resolved: str, stamp: float) -> tuple[torch.nn.Module, CheckpointMetad
 def load_checkpoint(spec: str) -> Loaded:
     """The checkpoint the user named (`pipelines.runs.resolve`, as every ``--checkpoint`` option),
     loaded once per server and again when its weights change."""
-    resolved = str(resolve_checkpoint(spec).path)
+    resolved = str(resolve_checkpoint(allowed_checkpoint(spec)).path)
     weights = Path(resolved) / WEIGHTS_FILE
     stamp = weights.stat().st_mtime if weights.exists() else 0.0
     model, meta = _load(resolved, stamp)
@@ -65,23 +67,53 @@ def load_checkpoint(spec: str) -> Loaded:
 
 @dataclass
 class ResultCache:
-    """LRU of analyses keyed by (checkpoint key, input key, start, length); counts real computations."""
+    """LRU of analyses keyed by (checkpoint key, input key, start, length); counts real computations.
+
+    Shared by every session of the server (their scripts run in threads at once), so it is locked;
+    a result being computed for one session is waited for, not computed again, by the others, and
+    model calls run one at a time (each uses torch's threads; memory stays that of one call).
+    """
 
     capacity: int = 64
     computed: int = 0
     entries: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    model_lock: threading.Lock = field(default_factory=threading.Lock)
+    pending: dict[tuple, threading.Lock] = field(default_factory=dict)
 
     def get(self, key: tuple) -> Analysis | None:
-        if key in self.entries:
-            self.entries.move_to_end(key)
-            return self.entries[key]
-        return None
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None:
+                self.entries.move_to_end(key)
+            return hit
 
     def put(self, key: tuple, value: Analysis) -> None:
-        self.computed += 1
-        self.entries[key] = value
-        while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
+        with self.lock:
+            self.computed += 1
+            self.entries[key] = value
+            while len(self.entries) > self.capacity:
+                self.entries.popitem(last=False)
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], Analysis]) -> Analysis:
+        """The cached result of ``key``, else ``compute()`` run once however many sessions ask."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        with self.lock:
+            key_lock = self.pending.setdefault(key, threading.Lock())
+        with key_lock:
+            hit = self.get(key)  # computed by the session we waited for
+            if hit is not None:
+                return hit
+            try:
+                with self.model_lock:
+                    value = compute()
+                self.put(key, value)
+            finally:
+                with self.lock:
+                    self.pending.pop(key, None)
+        return value
 
 
 @st.cache_resource(show_spinner=False)
@@ -104,22 +136,17 @@ def page_analysis(
 ) -> Analysis:
     """Boundaries of bytes [start, start + length) of ``data`` (length WHOLE: all of it), cached."""
     key = (ckpt.key, source_key, start, length)
-    cache = result_cache()
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    if length == WHOLE:
-        result = analyze(ckpt.model, data, window=DEFAULT_WINDOW, stride=DEFAULT_STRIDE, progress=progress)
-    else:
+
+    def compute() -> Analysis:
+        if length == WHOLE:
+            return analyze(ckpt.model, data, window=DEFAULT_WINDOW, stride=DEFAULT_STRIDE, progress=progress)
         lo = max(0, start - CONTEXT)
         piece = data[lo : start + length]
-        if piece.size <= SINGLE_CALL:
-            a = analyze(ckpt.model, piece, window=piece.size, stride=piece.size, progress=progress)
-        else:
-            a = analyze(ckpt.model, piece, window=DEFAULT_WINDOW, stride=DEFAULT_STRIDE, progress=progress)
-        result = crop(a, start - lo)
-    cache.put(key, result)
-    return result
+        window = piece.size if piece.size <= SINGLE_CALL else DEFAULT_WINDOW
+        stride = piece.size if piece.size <= SINGLE_CALL else DEFAULT_STRIDE
+        return crop(analyze(ckpt.model, piece, window=window, stride=stride, progress=progress), start - lo)
+
+    return result_cache().get_or_compute(key, compute)
 
 
 def with_progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], object]]:

@@ -3,28 +3,35 @@
 The sidebar collects what the user typed (`Choice`); `load_source` turns it into a `Source` (bytes
 in the checkpoint's convention plus where they sit in the user's file, via `pipelines.inputs.Item`),
 raising the project's typed errors for anything wrong, which the page shows as one line.
-Paging: long inputs are shown `window` bytes at a time, the offset kept in session state.
+A multi-record file gets a record picker (writing the record into the region field), and bytes
+per screen has its own default per modality (2,000 bases; one second of audio). With a data root
+(`app.access`) the path field opens only files under it and uploads have a size limit.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
+from app.access import allowed_path, check_expansion, check_upload
 from hnet_bio.atomic import atomic_write_bytes
 from hnet_bio.metadata import CheckpointMetadata
 from modalities.annotations import Feature, read_annotations
 from modalities.audio import AUDIO_SUFFIXES
 from modalities.corpora import CORPORA, corpus_files
-from modalities.errors import FastaFormatError, MissingInputError
+from modalities.errors import FastaFormatError, MissingInputError, RegionError
 from modalities.iupac import LETTERS
-from modalities.seqio import check_file, sequence_format
+from modalities.regions import parse_region
+from modalities.seqio import Header, check_file, open_binary, sequence_events, sequence_format
 from pipelines.errors import UsageError
 from pipelines.inputs import Item, audio_items, dna_items, sample_rate_of
 from pipelines.runs.resolve import DEFAULT_DNA_CHECKPOINT, checkpoint_choices
@@ -36,8 +43,10 @@ ENV_DATA = "HNET_BIO_BROWSE_DATA"
 ENV_REGION = "HNET_BIO_BROWSE_REGION"
 ENV_POSITION = "HNET_BIO_BROWSE_POSITION"
 MODES = ("file path", "upload", "typed bases")
-DEFAULT_WINDOW = 2000  # bytes per screen: 2 kb of DNA, 0.25 s of 8 kHz audio
+DEFAULT_WINDOW = 2000  # bases per screen: a few genes, the text view all of them
 MAX_WINDOW = 20_000
+ALL_NAMES = 30  # an unknown record's error lists every name up to this many, else the closest
+KEPT_UPLOADS = 16  # upload folders kept on disk (oldest removed first): a server's disk stays bounded
 
 
 @dataclass
@@ -52,7 +61,8 @@ class Choice:
     typed: str
     upload: tuple[str, bytes] | None
     window: int
-    start_position: int | None = None  # 1-based genome coordinate to open at (start-up default)
+    start_position: int | None = None  # 1-based genome coordinate to open at (start-up input only)
+    slots: dict[str, Any] = field(default_factory=dict)  # sidebar places filled once the input is known
 
 
 @dataclass
@@ -89,7 +99,8 @@ def startup_defaults() -> Startup:
 
 
 def sidebar(defaults: Startup) -> Choice:
-    """The input widgets (sidebar); keys are stable so tests and links can drive them."""
+    """The input widgets (sidebar); keys are stable so tests and links can drive them. The record
+    picker and bytes per screen depend on the input, so the sidebar keeps a place for each."""
     sb = st.sidebar
     sb.header("Input")
     known = checkpoint_choices()
@@ -108,12 +119,27 @@ def sidebar(defaults: Startup) -> Choice:
         region = sb.text_input("Record or region (chr:start-end, 1-based)", "", key="region_up")
     else:
         typed = sb.text_area("Bases (IUPAC letters)", "", key="typed")
-    window = int(sb.number_input("Bytes per screen (DNA: bases; audio: samples)", min_value=50,
-                                 max_value=MAX_WINDOW, value=DEFAULT_WINDOW, step=500, key="window"))
+    slots = {"record": sb.empty(), "window": sb.empty()}
     sb.header("Compare")
     compare = sb.text_input("Second checkpoint (optional)", "", key="compare")
-    return Choice(ckpt.strip(), compare.strip(), mode, path.strip(), region.strip(), typed, upload, window,
-                  defaults.position)
+    startup = mode == "file path" and path.strip() == defaults.data and region.strip() == defaults.region
+    return Choice(ckpt.strip(), compare.strip(), mode, path.strip(), region.strip(), typed, upload, 0,
+                  defaults.position if startup else None, slots)
+
+
+def window_input(choice: Choice, source: Source) -> int:
+    """Bytes per screen, in the sidebar's place for it: its own widget per modality, so each keeps
+    its own default (2,000 bases; one second of audio, whose spectrogram then has ~250 frames)."""
+    slot = choice.slots.get("window")
+    if slot is None:
+        return choice.window or DEFAULT_WINDOW
+    if source.kind == "audio":
+        rate = int(source.item.sample_rate or 1)
+        return int(slot.number_input(f"Samples per screen ({rate:,} = one second)", min_value=50,
+                                     max_value=MAX_WINDOW, value=min(rate, MAX_WINDOW), step=rate // 4 or 1,
+                                     key="window_audio"))
+    return int(slot.number_input("Bases per screen (over 400: a per-bin summary)", min_value=50,
+                                 max_value=MAX_WINDOW, value=DEFAULT_WINDOW, step=500, key="window"))
 
 
 def _digest(data: np.ndarray, *extra: object) -> str:
@@ -126,13 +152,23 @@ def _embedded_path() -> str:
     return str(corpus_files(CORPORA[EMBEDDED])[0])
 
 
+UPLOADS = Path(tempfile.gettempdir()) / "hnet-bio-browse"
+
+
 def _uploaded_path(name: str, data: bytes) -> str:
-    """An upload as a file (the readers take paths), one folder per content so names stay."""
-    folder = Path(tempfile.gettempdir()) / "hnet-bio-browse" / hashlib.sha1(data).hexdigest()[:16]
+    """An upload as a file (the readers take paths), one folder per content so names stay; the
+    `KEPT_UPLOADS` most recent folders are kept."""
+    check_upload(name, data)
+    folder = UPLOADS / hashlib.sha1(data).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / Path(name).name
+    target = folder / (Path(name).name or "upload")
     if not target.exists():
         atomic_write_bytes(target, data)  # two sessions uploading the same file never read half of it
+    os.utime(folder)
+    folders = sorted((f for f in UPLOADS.iterdir() if f.is_dir()), key=lambda f: f.stat().st_mtime)
+    for old in folders[:-KEPT_UPLOADS]:
+        shutil.rmtree(old, ignore_errors=True)
+    check_expansion(target, name)
     return str(target)
 
 
@@ -141,20 +177,79 @@ def is_audio_file(path: str) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def record_names(path: str, stamp: tuple[float, int]) -> list[str]:
+    """The names of the file's sequence records, in file order (cached per file version). FASTA
+    from its header lines only (a genome of gigabytes is not validated twice just to list its
+    names; the reader validates what it reads); the annotated formats through their parsers."""
+    p = check_file(path)
+    if sequence_format(p) == "fasta":
+        with open_binary(p) as fh:
+            heads = [line[1:].decode("utf-8", "replace").strip() for line in fh if line[:1] == b">"]
+        names = [h.partition(" ")[0].split("\t")[0] for h in heads if h]
+    else:
+        names = [ev.name for ev in sequence_events(path) if isinstance(ev, Header)]
+    if not names:
+        raise FastaFormatError(path, "no sequence records")
+    return names
+
+
+def unknown_record(path: str, name: str, names: list[str]) -> RegionError:
+    """The error for a record name the file lacks: every name, or for a long list the closest ones."""
+    if len(names) == 1:
+        return RegionError(path, f"unknown record name {name!r}; the file's only record is {names[0]}")
+    if len(names) <= ALL_NAMES:
+        return RegionError(path, f"unknown record name {name!r}; the file's {len(names)} records: "
+                                 + ", ".join(names))
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.4)
+    hint = f"closest: {', '.join(close)}" if close else f"first: {', '.join(names[:5])}"
+    return RegionError(path, f"unknown record name {name!r}; the file has {len(names):,} records ({hint}; "
+                             "all are in the sidebar's record list)")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _read_dna(path: str, stamp: tuple[float, int], region: str,
-              soft_mask: bool) -> tuple[Item, list[str], list[Feature]]:
-    """(the item, record names, CDS/gene features on its record) in the checkpoint's convention
-    (lower case kept for a soft-masking model); cached per file version, region and convention."""
+              soft_mask: bool) -> tuple[Item, list[Feature]]:
+    """(the item, CDS/gene features on its record) in the checkpoint's convention (lower case kept
+    for a soft-masking model); cached per file version, region and convention."""
     check_file(path)
     items = dna_items(path, [region] if region else [], soft_mask=soft_mask)
     if not items:
         raise FastaFormatError(path, "no sequence records")
     item = items[0]
-    names = [it.name for it in items] if not region else [item.chrom]
     feats: list[Feature] = []
     if sequence_format(Path(path)) in ("genbank", "embl", "gff3"):
         feats = [f for f in read_annotations(path, ("CDS", "gene")) if f.record == item.chrom]
-    return item, names, feats
+    return item, feats
+
+
+def _choose_record(region_key: str) -> None:
+    """The picker's callback: the picked record goes into the region field (the whole record)."""
+    st.session_state[region_key] = st.session_state["record"]
+
+
+def record_picker(choice: Choice, names: list[str], current: str) -> None:
+    """A list of the file's records, in the sidebar's place for it, when there is more than one."""
+    slot = choice.slots.get("record")
+    if slot is None or len(names) < 2:
+        return
+    st.session_state["record"] = current if current in names else names[0]
+    slot.selectbox(f"Record ({len(names):,} in this file)", names, key="record", on_change=_choose_record,
+                   args=("region_up" if choice.mode == "upload" else "region",))
+
+
+def _dna_source(choice: Choice, path: str, stamp: tuple[float, int], soft_mask: bool) -> Source:
+    """A DNA file's record or region, with the record picker drawn for a multi-record file."""
+    names = record_names(path, stamp)
+    wanted = parse_region(choice.region).chrom if choice.region else names[0]
+    record_picker(choice, names, wanted)
+    try:
+        item, feats = _read_dna(path, stamp, choice.region, soft_mask)
+    except RegionError as exc:
+        if "unknown record" in exc.problem:
+            raise unknown_record(path, wanted, names) from None
+        raise
+    key = _digest(item.data, path, choice.region, item.start0, item.strand)
+    return Source("dna", item, key, feats, names)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -187,7 +282,7 @@ def load_source(choice: Choice, meta: CheckpointMetadata) -> Source:
     else:
         if not choice.path:
             raise UsageError("give a file path (or pick another input in the sidebar)")
-        path = _embedded_path() if choice.path == EMBEDDED else os.path.expanduser(choice.path)
+        path = _embedded_path() if choice.path == EMBEDDED else allowed_path(choice.path)
         if not Path(path).exists():
             raise MissingInputError(path, "no such file")
         kind = "audio" if is_audio_file(path) else "dna"
@@ -205,80 +300,4 @@ def load_source(choice: Choice, meta: CheckpointMetadata) -> Source:
         rate = sample_rate_of(meta)
         item = _read_audio(path, stamp, rate)
         return Source("audio", item, _digest(item.data, path, rate))
-    item, names, feats = _read_dna(path, stamp, choice.region, meta.soft_mask)
-    key = _digest(item.data, path, choice.region, item.start0, item.strand)
-    return Source("dna", item, key, feats, names)
-
-
-@dataclass(frozen=True)
-class Page:
-    """Bytes ``[start, start + length)`` of the source (0-based, in the model's reading order)."""
-
-    start: int
-    length: int
-
-    @property
-    def end(self) -> int:
-        return self.start + self.length
-
-
-def _clamp(pos: int, window: int, total: int) -> int:
-    return min(max(0, pos), max(0, total - window))
-
-
-def _step(delta: int, window: int, total: int) -> None:
-    st.session_state["pos"] = _clamp(int(st.session_state.get("pos", 0)) + delta, window, total)
-
-
-def _jump(source: Source, window: int) -> None:
-    """Move to the typed coordinate (1-based base, or seconds for audio); a warning if outside."""
-    target = float(st.session_state.get("jump", 0.0))
-    it = source.item
-    byte = int(target * (it.sample_rate or 1)) if source.kind == "audio" else int(target) - 1 - it.start0
-    if not 0 <= byte < source.length:
-        st.session_state["jump_warning"] = (f"{target:g} is outside the input "
-                                            f"({describe_span(source, 0, source.length)})")
-        return
-    st.session_state["pos"] = _clamp(byte, window, source.length)
-
-
-def paging(source: Source, window: int, start_position: int | None) -> Page:
-    """Previous / next / jump controls and the position on screen; the offset lives in session state
-    and is moved by the buttons' callbacks, which run before the page is drawn again."""
-    total = source.length
-    window = max(1, min(window, total))
-    if st.session_state.get("source_key") != source.key:  # a new input opens at its start (or the default)
-        st.session_state["source_key"] = source.key
-        start = 0
-        if start_position is not None and source.kind == "dna" and source.item.strand == "+":
-            start = start_position - 1 - source.item.start0
-        st.session_state["pos"] = start
-    pos = _clamp(int(st.session_state.get("pos", 0)), window, total)
-    st.session_state["pos"] = pos
-    prev_col, next_col, jump_col, go_col = st.columns([1, 1, 2, 1])
-    prev_col.button("◀ previous", key="prev", disabled=pos <= 0, on_click=_step,
-                    args=(-window, window, total))
-    next_col.button("next ▶", key="next", disabled=pos + window >= total, on_click=_step,
-                    args=(window, window, total))
-    unit = "second" if source.kind == "audio" else "base (1-based)"
-    jump_col.number_input(f"jump to {unit}", min_value=0.0, value=0.0, key="jump",
-                          label_visibility="collapsed")
-    go_col.button("jump", key="go", on_click=_jump, args=(source, window))
-    warning = st.session_state.pop("jump_warning", None)
-    if warning:
-        st.warning(warning)
-    page = Page(pos, window)
-    pages = -(-total // window)
-    st.markdown(f"**{source.item.name}** · showing {describe_span(source, page.start, page.end)} "
-                f"of {describe_span(source, 0, total)} · screen {pos // window + 1} of {pages}")
-    return page
-
-
-def describe_span(source: Source, start: int, end: int) -> str:
-    """A byte span in the user's coordinates: 1-based genome positions or seconds."""
-    it = source.item
-    if source.kind == "audio":
-        sr = float(it.sample_rate or 1)
-        return f"{start / sr:.2f}-{end / sr:.2f} s"
-    a, b = it.forward_interval(np.array([start]), np.array([end]))
-    return f"{it.chrom}:{int(a[0]) + 1:,}-{int(b[0]):,}" + (" (-)" if it.strand == "-" else "")
+    return _dna_source(choice, path, stamp, meta.soft_mask)

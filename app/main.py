@@ -19,7 +19,8 @@ import streamlit as st
 from app import audio_view, dna_view
 from app.compare_export import EXPORTS, agreement_table, export_text, figure_png
 from app.compute import WHOLE, Loaded, load_checkpoint, page_analysis, with_progress
-from app.inputs import Choice, Page, Source, load_source, paging, sidebar, startup_defaults
+from app.inputs import Choice, Source, load_source, sidebar, startup_defaults, window_input
+from app.paging import Page, paging
 from hnet_bio.errors import HNetBioError
 from pipelines.analysis import Analysis
 
@@ -86,7 +87,9 @@ def export_panel(source: Source, page: Page, ckpt: Loaded, a: Analysis) -> None:
         if source.kind == "audio" and offset:
             name = name.replace("_0.", f"_{offset}.")
         col.download_button(f"{fmt} ({scope})", text, file_name=name, key=f"dl-{fmt}")
-    if scope == "on screen":
+    # The PNG takes matplotlib most of a second: drawn only when asked for, not on every rerun of
+    # every session (it was 70% of a page turn).
+    if scope == "on screen" and cols[-1].toggle("PNG of the figure", key="export_png"):
         png = figure_png(source.kind, item, analysis, source.features, offset, title=ckpt.label)
         cols[-1].download_button("figure (PNG)", png, file_name="boundaries.png", mime="image/png",
                                  key="dl-png")
@@ -102,7 +105,7 @@ def main() -> None:
     except HNetBioError as exc:
         st.error(str(exc))
         return
-    page = paging(source, choice.window, choice.start_position)
+    page = paging(source, window_input(choice, source), choice.start_position)
     a = analysis_of(ckpt, source, page)
     whole = analysis_of(ckpt, source, Page(0, source.length), WHOLE) if whole_wanted() else None
     view(source, page, ckpt, a, key="main", title=choice.checkpoint, whole=whole)

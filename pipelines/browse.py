@@ -6,13 +6,16 @@ checkpoint directory, a run directory (its best), RUN@last|@STEP or a shipped mo
 pipelines/runs/resolve.py), checked here before the server starts; ``--data`` a
 FASTA/GenBank/GFF3/audio file or ``dna-sample``. The server listens on 127.0.0.1 unless ``--host``
 says otherwise: the page runs models on files of this machine, so it is not offered to the network
-by default.
+by default, and a non-loopback ``--host`` needs ``--data-root``: the page's path and checkpoint
+fields then open only what lies under that folder (symlinks and ``..`` resolved first), and an
+upload is at most ``--max-upload-mb``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import os
 import signal
 import subprocess
@@ -31,6 +34,39 @@ ENV_CHECKPOINT = "HNET_BIO_BROWSE_CHECKPOINT"
 ENV_DATA = "HNET_BIO_BROWSE_DATA"
 ENV_REGION = "HNET_BIO_BROWSE_REGION"
 ENV_POSITION = "HNET_BIO_BROWSE_POSITION"
+ENV_ROOT = "HNET_BIO_BROWSE_DATA_ROOT"
+ENV_MAX_UPLOAD_MB = "HNET_BIO_BROWSE_MAX_UPLOAD_MB"
+DEFAULT_MAX_UPLOAD_MB = 64  # a 5 Mb genome as FASTA is ~5 MB, one minute of 16 kHz PCM16 ~2 MB
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` listens only to this machine (127.0.0.0/8, ::1, ``localhost``); any other
+    name or address may be reachable from the network."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, data_root: str | None, data: str | None, max_upload_mb: int) -> str | None:
+    """The data root as an absolute, resolved path (None: no root), after refusing what would expose
+    the machine's files: a non-loopback host without a root, a root that is not a folder, a start-up
+    ``--data`` outside it."""
+    if not 1 <= max_upload_mb <= 4096:
+        raise UsageError(f"--max-upload-mb must be in 1..4096, got {max_upload_mb}")
+    if data_root is None:
+        if not is_loopback(host):
+            raise UsageError(f"--host {host} offers the page to the network: give --data-root DIR too "
+                             "(only files under DIR can then be opened from the page)")
+        return None
+    root = Path(data_root).expanduser().resolve()
+    if not root.is_dir():
+        raise UsageError(f"--data-root {data_root}: not a folder")
+    if data is not None and data != EMBEDDED and not Path(data).resolve().is_relative_to(root):
+        raise UsageError(f"--data {data}: outside --data-root {root}")
+    return str(root)
 
 
 def app_script() -> Path:
@@ -47,6 +83,8 @@ def server_command(
     region: str | None = None,
     port: int = DEFAULT_PORT,
     host: str = "127.0.0.1",
+    data_root: str | None = None,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
 ) -> tuple[list[str], dict[str, str]]:
     """(argv, environment) of the Streamlit server; the app reads its start-up input from the environment.
 
@@ -57,11 +95,15 @@ def server_command(
         raise UsageError(f"--port must be in 1..65535, got {port}")
     if data is not None and data != EMBEDDED and not Path(data).is_file():
         raise UsageError(f"{data}: no such file (give a FASTA/GenBank/GFF3/audio file or {EMBEDDED})")
+    root = check_exposure(host, data_root, data, max_upload_mb)
     checkpoint = checkpoint or DEFAULT_DNA_CHECKPOINT
     resolve_checkpoint(checkpoint)
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])  # this checkout, not another install of hnet-bio
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env = {k: v for k, v in os.environ.items() if k != ENV_ROOT}
+    here = str(Path(__file__).resolve().parents[1])  # this checkout, not another install of hnet-bio
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
+    if root is not None:
+        env[ENV_ROOT] = root
+    env[ENV_MAX_UPLOAD_MB] = str(max_upload_mb)
     env[ENV_CHECKPOINT] = checkpoint
     env[ENV_DATA] = data or EMBEDDED
     if region:
@@ -70,7 +112,8 @@ def server_command(
         env[ENV_POSITION] = str(DEFAULT_REGION_START)
     argv = [sys.executable, "-m", "streamlit", "run", str(app_script()),
             "--server.port", str(port), "--server.address", host, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+            "--server.maxUploadSize", str(max_upload_mb)]
     return argv, env
 
 
@@ -99,10 +142,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", metavar="FILE", help=f"FASTA/GenBank/GFF3/audio file (default {EMBEDDED})")
     p.add_argument("--region", metavar="R", help="chr:start-end (1-based inclusive) to open")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1); any other needs --data-root")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="only files (and checkpoints) under DIR can be opened from the page")
+    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, metavar="MB",
+                   help=f"largest upload accepted (default {DEFAULT_MAX_UPLOAD_MB})")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    argv, env = server_command(args.checkpoint, args.data, args.region, args.port, args.host)
+    argv, env = server_command(args.checkpoint, args.data, args.region, args.port, args.host,
+                               args.data_root, args.max_upload_mb)
     return serve(argv, env, args.port, args.host)

@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "pipelines.embed",
     "pipelines.classify",
     "pipelines.browse",
+    "pipelines.score",
 )
 
 

@@ -94,7 +94,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    window_label = "Bytes per screen (DNA: bases; audio: samples)"
+    window_label = "Bases per screen (over 400: a per-bin summary)"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         # 1. DNA on an annotated genome: tracks, sequence, statistics, metaplot
@@ -102,6 +102,14 @@ def main() -> None:
         with opened(browser, dna, 2300, ".hnet-seq") as page:
             plots(page, 3)
             page.screenshot(path=str(out / "browser-dna.png"))
+            # zoomed in: 300 bases a screen, drawn base by base (with the legend of the base colours)
+            set_number(page, window_label, 300)
+            settle(page)
+            plots(page, 2)
+            page.screenshot(path=str(out / "browser-dna-detail.png"), clip={"x": 0, "y": 0, "width": 1500,
+                                                                             "height": 1250})
+            set_number(page, window_label, 2000)
+            settle(page)
             page.get_by_text("whole input", exact=True).click()
             settle(page)
             page.get_by_text("analyse the whole input").click()
@@ -127,11 +135,7 @@ def main() -> None:
             page.screenshot(path=str(out / "browser-default.png"))
         # 3. audio
         audio = ["--checkpoint", args.audio_checkpoint, "--data", args.wav]
-        with opened(browser, audio, 1700, '[data-testid="stAudio"]') as page:
-            set_number(page, window_label, 4000)
-            settle(page)
-            page.get_by_role("button", name="next ▶").click()
-            settle(page)
+        with opened(browser, audio, 1700, '[data-testid="stAudio"]') as page:  # one second a screen
             plots(page, 2)
             page.screenshot(path=str(out / "browser-audio.png"))
         browser.close()

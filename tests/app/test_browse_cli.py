@@ -7,16 +7,21 @@ from pathlib import Path
 import pytest
 import torch
 
+from app import access
 from app import inputs as app_inputs
 from hnet_bio.config import HNetConfig
 from hnet_bio.errors import CheckpointError
 from hnet_bio.lm import HNetLM
 from pipelines.browse import (
+    DEFAULT_MAX_UPLOAD_MB,
     DEFAULT_REGION_START,
     ENV_CHECKPOINT,
     ENV_DATA,
+    ENV_MAX_UPLOAD_MB,
     ENV_POSITION,
     ENV_REGION,
+    ENV_ROOT,
+    is_loopback,
     server_command,
 )
 from pipelines.cli import main
@@ -71,8 +76,11 @@ def test_server_command_defaults_and_options(runs: Path, tmp_path: Path) -> None
     assert env[ENV_POSITION] == str(DEFAULT_REGION_START)
     fa = tmp_path / "x.fa"
     fa.write_text(">x\nACGT\n")
-    argv, env = server_command(f"{runs / 'exp'}@last", str(fa), port=9000, host="0.0.0.0")
+    argv, env = server_command(f"{runs / 'exp'}@last", str(fa), port=9000, host="0.0.0.0",
+                               data_root=str(tmp_path), max_upload_mb=5)
     assert argv[argv.index("--server.address") + 1] == "0.0.0.0" and env[ENV_DATA] == str(fa)
+    assert env[ENV_ROOT] == str(tmp_path.resolve()) and env[ENV_MAX_UPLOAD_MB] == "5"
+    assert argv[argv.index("--server.maxUploadSize") + 1] == "5"  # the server refuses larger uploads
     assert env[ENV_CHECKPOINT] == f"{runs / 'exp'}@last"  # the app resolves the same text again
     assert ENV_POSITION not in env
     with pytest.raises(UsageError, match="port"):
@@ -85,6 +93,38 @@ def test_the_app_reads_what_browse_sets() -> None:
     app = app_inputs
     assert (app.ENV_CHECKPOINT, app.ENV_DATA, app.ENV_REGION, app.ENV_POSITION) == (
         ENV_CHECKPOINT, ENV_DATA, ENV_REGION, ENV_POSITION)
+    assert (access.ENV_ROOT, access.ENV_MAX_UPLOAD_MB, access.ENV_CHECKPOINT) == (
+        ENV_ROOT, ENV_MAX_UPLOAD_MB, ENV_CHECKPOINT)
+    assert access.DEFAULT_MAX_UPLOAD_MB == DEFAULT_MAX_UPLOAD_MB
+
+
+def test_loopback_addresses() -> None:
+    assert all(map(is_loopback, ("127.0.0.1", "127.8.0.1", "localhost", "::1", "[::1]")))
+    assert not any(map(is_loopback, ("0.0.0.0", "::", "192.168.1.4", "example.org", "")))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--host", "0.0.0.0"], "--host 0.0.0.0 offers the page to the network: give --data-root DIR"),
+    (["--host", "::"], "--host :: offers the page to the network"),
+    (["--host", "10.1.2.3", "--data-root", "NOPE"], "--data-root NOPE: not a folder"),
+    (["--host", "0.0.0.0", "--data-root", "ROOT", "--data", "OUTSIDE"], "outside --data-root"),
+    (["--data-root", "ROOT", "--data", "ROOT/../outside.fa"], "outside --data-root"),
+    (["--max-upload-mb", "0"], "--max-upload-mb must be in 1..4096"),
+])
+def test_exposure_refused_one_line_exit_2(args: list[str], message: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    outside = tmp_path / "outside.fa"
+    outside.write_text(">x\nACGT\n")
+    subst = {"ROOT": str(root), "NOPE": str(tmp_path / "nope"), "OUTSIDE": str(outside)}
+    argv = [subst.get(a, a.replace("ROOT", str(root))) for a in args]
+    message = message.replace("NOPE", str(tmp_path / "nope"))
+    assert main(["browse", *argv]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert captured.out == ""  # no URL printed: no server started
 
 
 def test_the_browser_loads_the_checkpoint_every_command_would(runs: Path) -> None:
