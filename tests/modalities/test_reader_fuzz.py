@@ -10,6 +10,7 @@ no BED or GFF3 writer produces and which would shift an interval without a word)
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 import tempfile
@@ -222,5 +223,53 @@ def test_wav_header_fuzz_only_documented_error(wav: bytes, rate: int | None) -> 
         # No header makes a few kB into megabytes: at most 8 samples out per input byte at 8 kHz
         # (main resampled a header's "1 Hz" 8,000-fold: a 1 MB file would become 32 GB).
         assert rate is None or len(wave) <= 8 * len(wav)
+    finally:
+        path.unlink()
+
+
+# --------------------------------------------------------------------------- VCF
+
+_VCF_HEADER = "##fileformat=VCFv4.2\n##contig=<ID=c1>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+@st.composite
+def vcf_like(draw: st.DrawFn) -> bytes:
+    """Mostly valid, sorted records, with now and then a field spelled wrongly, a record out of
+    order, a missing or broken header or stray bytes."""
+    lines = []
+    pos = 0
+    for _ in range(draw(st.integers(0, 5))):
+        pos += draw(st.integers(0, 50))
+        spoil = draw(st.integers(0, 5)) == 0  # one record in six has something wrong
+        field = draw(st.integers(0, 7)) if spoil else -1
+        cols = ["c1", str(pos + 1), "rs1", "A", "T", ".", "PASS", "DP=3"]
+        if field >= 0:
+            cols[field] = draw(st.sampled_from(["", "c 1", "x", "-1", "+5", "٥", "<DEL>", "A]c1:5]", "*", "=",
+                                                ";;", "G,C", "N", "9" * 30]))
+        lines.append("\t".join(cols[: draw(st.integers(1, 7))] if spoil and draw(st.booleans()) else cols))
+    header = _VCF_HEADER if draw(st.integers(0, 9)) else draw(st.sampled_from(["", "#CHROM\n", "##x\n"]))
+    tail = draw(st.binary(max_size=8)) if draw(st.integers(0, 9)) == 0 else b""
+    return (header + "\n".join(lines) + ("\n" if lines else "")).encode() + tail
+
+
+@SETTINGS
+@given(vcf_like())
+def test_vcf_only_documented_error(data: bytes) -> None:
+    """VCF-shaped text with any field spelled anything, a missing or broken header, stray bytes:
+    records sorted within each contig, each contig in one block, or one `InputError` naming the file."""
+    from modalities.variants import read_vcf  # why: pysam (htslib) is imported only for VCFs
+
+    path = _write(data, ".vcf")
+    try:
+        try:
+            records = read_vcf(path)
+        except InputError as exc:
+            assert str(exc).startswith(str(path)) and "\n" not in str(exc).strip()
+            return
+        assert records
+        for a, b in itertools.pairwise(records):
+            assert a.chrom != b.chrom or a.pos <= b.pos
+        blocks = 1 + sum(a.chrom != b.chrom for a, b in itertools.pairwise(records))
+        assert len({r.chrom for r in records}) == blocks  # each contig in one block
     finally:
         path.unlink()
