@@ -175,8 +175,8 @@ def _limit_address_space() -> None:
 def test_absurd_sizes_are_refused_before_any_large_allocation(tiny_checkpoints: Mapping[str, Path],
                                                               tmp_path: Path) -> None:
     """In a child process limited to 12 GB of address space, 60 s: d_model 10^9 (divisible by
-    every head count, so the old arithmetic checks passed it), a million layers, 250 billion
-    parameters (1 TB in float32; within the sanity limits, beyond this machine's memory), and a
+    every head count, so the old arithmetic checks passed it), a million layers, 215 billion
+    parameters (859 GB in float32; within the sanity limits, beyond this machine's memory), and a
     2.2 GB model (554 million parameters) whose weights file holds the tiny model's 0.4 MB (the
     header check must come before the build). Each is exit 2 with one line, and the child's peak
     RSS stays under 1.5 GB (importing torch and the CLI costs about 0.5 GB)."""
