@@ -11,8 +11,10 @@ through here.
 from __future__ import annotations
 
 import contextlib
+import errno as errno_codes
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +22,10 @@ from typing import Any, BinaryIO
 
 __all__ = [
     "atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
-    "default_file_mode", "fsync_dir",
+    "default_file_mode", "fsync_dir", "os_error_of", "os_errors_of_writers",
 ]
+
+_OS_ERROR_TEXT = re.compile(r"\(os error (\d+)\)")
 
 
 def default_file_mode() -> int:
@@ -90,3 +94,41 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int = 2) -> None:
     atomic_write_text(path, json.dumps(obj, indent=indent, default=str) + "\n")
+
+
+def os_error_of(exc: BaseException) -> OSError | None:
+    """The operating-system error behind a writer library's own exception, if there is one.
+
+    Why: safetensors raises ``SafetensorError("... I/O error: No space left on device (os error
+    28)")`` and ``torch.save`` a ``RuntimeError("[enforce fail ...] unexpected pos")`` whose
+    ``__context__`` is the ``OSError`` the file object raised; neither is an ``OSError``, so a
+    caller that reports failed writes as one line (a full disk) would see a bug instead. This
+    finds the ``OSError`` in the exception chain, or the ``(os error N)`` in the message.
+    """
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if isinstance(node, OSError):
+            return node
+        match = _OS_ERROR_TEXT.search(str(node))
+        if match:
+            code = int(match.group(1))
+            return OSError(code, os.strerror(code) if code in errno_codes.errorcode else str(node))
+        node = node.__cause__ or node.__context__
+    return None
+
+
+@contextlib.contextmanager
+def os_errors_of_writers(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Around a write made by a library (safetensors, ``torch.save``): re-raise the ``OSError``
+    behind its own exception type (see `os_error_of`), naming ``path``; anything else unchanged."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as exc:
+        found = os_error_of(exc)
+        if found is None:
+            raise
+        raise OSError(found.errno, found.strerror or str(found), os.fspath(path)) from exc

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,6 +25,21 @@ from hnet_bio.atomic import atomic_write_text
 from hnet_bio.errors import ConfigError
 
 LAYOUT_TOKEN = re.compile(r"([mMtT])(\d+)")
+
+# Sizes past these are no model this code can build on any machine (the largest released config,
+# hnet_2stage_XL, has widths up to 2048, 3 levels and 1.6 billion parameters); a config.json
+# beyond them is refused in one line before anything is allocated, instead of an out-of-memory
+# kill or minutes of building a million layers.
+MAX_WIDTH = 1 << 17  # d_model, per-level widths
+MAX_LAYERS = 10_000  # blocks in the whole model
+MAX_LEVELS = 8
+MAX_PARAMETERS = 10**12
+_INT_LIMITS = {  # (minimum, maximum) of the integer settings
+    "vocab_size": (256, 1 << 20), "ssm_cfg.d_conv": (1, 1 << 10), "ssm_cfg.expand": (1, 64),
+    "ssm_cfg.d_state": (1, 1 << 14), "ssm_cfg.chunk_size": (1, 1 << 16),
+    "hnet_bio.ssm_headdim": (1, MAX_WIDTH),
+    "hnet_bio.ssm_ngroups": (1, 1 << 12), "hnet_bio.d_ff_multiple": (1, 1 << 16),
+}
 
 
 @dataclass
@@ -80,6 +96,9 @@ class HNetConfig:
             self.attn_cfg = _build(AttnConfig, self.attn_cfg, "attn_cfg")
         if isinstance(self.hnet_bio, dict):
             self.hnet_bio = _build(HNetBioConfig, self.hnet_bio, "hnet_bio")
+        for name, cls in (("ssm_cfg", SSMConfig), ("attn_cfg", AttnConfig), ("hnet_bio", HNetBioConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"{name}: expected an object, got {getattr(self, name)!r}")
         self.validate()
 
     # ---- structure -------------------------------------------------------------------------
@@ -102,6 +121,8 @@ class HNetConfig:
         out: list[list[str]] = []
         node: Any = self.arch_layout
         while True:
+            if len(out) >= MAX_LEVELS:
+                raise ConfigError(f"arch_layout: more than {MAX_LEVELS} levels")
             if not isinstance(node, list) or len(node) not in (1, 3):
                 raise ConfigError(f"arch_layout: expected [main] or [encoder, inner, decoder], got {node!r}")
             if len(node) == 1:
@@ -141,13 +162,19 @@ class HNetConfig:
         layouts = self.layouts()
         n = len(layouts)
         for name in ("d_model", "d_intermediate"):
+            if not isinstance(getattr(self, name), list):
+                raise ConfigError(f"{name} must be a list (one entry per level), "
+                                  f"found {getattr(self, name)!r}")
             if len(getattr(self, name)) != n:
                 raise ConfigError(
                     f"{name} has {len(getattr(self, name))} entries; arch_layout has {n} levels"
                 )
         for name in ("num_heads", "rotary_emb_dim", "window_size"):
+            if not isinstance(getattr(self.attn_cfg, name), list):
+                raise ConfigError(f"attn_cfg.{name} must be a list (one entry per level)")
             if len(getattr(self.attn_cfg, name)) < n:
                 raise ConfigError(f"attn_cfg.{name} needs one entry per level ({n})")
+        self._check_types_and_sizes(layouts)
         for level, parts in enumerate(layouts):
             for part in parts:
                 if part and "".join(a + b for a, b in LAYOUT_TOKEN.findall(part)) != part:
@@ -183,6 +210,80 @@ class HNetConfig:
             raise ConfigError(f"hnet_bio.lr_multiplier needs {n} entries (one per level)")
         if self.vocab_size < 256:
             raise ConfigError("vocab_size must be at least 256 (one entry per byte value)")
+        params = self.num_parameters()
+        if params > MAX_PARAMETERS:
+            raise ConfigError(f"this config describes {params:.3g} parameters, more than any machine "
+                              f"holds (limit {MAX_PARAMETERS:.0e}); check d_model, d_intermediate and "
+                              "the layer counts")
+
+    def _check_types_and_sizes(self, layouts: list[list[str]]) -> None:
+        """Every number is an integer (or a float where one is meant) in a range a model can have:
+        checked before any arithmetic on them, so a hostile or hand-edited config.json is one line."""
+        for level in range(len(layouts)):
+            _int_in(f"d_model[{level}]", self.d_model[level], 1, MAX_WIDTH)
+            _int_in(f"d_intermediate[{level}]", self.d_intermediate[level], 0, 8 * MAX_WIDTH)
+            _int_in(f"attn_cfg.num_heads[{level}]", self.attn_cfg.num_heads[level], 1, MAX_WIDTH)
+            _int_in(f"attn_cfg.rotary_emb_dim[{level}]", self.attn_cfg.rotary_emb_dim[level], 0, MAX_WIDTH)
+            _int_in(f"attn_cfg.window_size[{level}]", self.attn_cfg.window_size[level], -1, 1 << 40)
+        for name, (low, high) in _INT_LIMITS.items():
+            section, _, key = name.rpartition(".")
+            owner = getattr(self, section) if section else self
+            _int_in(name, getattr(owner, key), low, high)
+        if not isinstance(self.tie_embeddings, bool):
+            raise ConfigError(f"tie_embeddings must be true or false, found {self.tie_embeddings!r}")
+        for name in ("ratio_loss_weight", "norm_eps"):
+            value = getattr(self.hnet_bio, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ConfigError(f"hnet_bio.{name} must be a finite number >= 0, found {value!r}")
+        for name in ("target_ratio", "lr_multiplier"):
+            values = getattr(self.hnet_bio, name)
+            if values is not None and (not isinstance(values, list) or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float)) or v != v for v in values)):
+                raise ConfigError(f"hnet_bio.{name} must be a list of numbers, found {values!r}")
+        layers = 0
+        for level, parts in enumerate(layouts):
+            for part in parts:
+                counts = [int(c) for _, c in LAYOUT_TOKEN.findall(part)]
+                layers += sum(counts)
+                if layers > MAX_LAYERS:
+                    raise ConfigError(f"layout {part!r} at level {level}: more than {MAX_LAYERS:,} layers "
+                                      "in the model")
+
+    def num_parameters(self) -> int:
+        """The model's parameter count, from the config alone (nothing is built): what loading needs
+        in memory is known before any allocation. Equals ``sum(p.numel())`` of the built model
+        (tests/hnet_bio/test_hostile_checkpoints.py holds them equal)."""
+        d0 = self.d_model[0]
+        total = self.vocab_size * d0 * (1 if self.tie_embeddings else 2)  # embeddings + lm_head
+        for level, parts in enumerate(self.layouts()):
+            d = self.d_model[level]
+            for part in parts:
+                total += d  # the stack's final RMSNorm
+                for kind, count in LAYOUT_TOKEN.findall(part):
+                    total += int(count) * self._block_parameters(kind, level)
+            if len(parts) == 2:  # a stage: routing q/k, fp32 residual projection
+                total += 2 * d * d + d * d + d
+            if level > 0 and d > self.d_model[level - 1]:
+                total += d - self.d_model[level - 1]  # pad_dimension
+        return total
+
+    def _block_parameters(self, kind: str, level: int) -> int:
+        d = self.d_model[level]
+        total = d  # norm1
+        if kind in "mM":
+            ssm, g = self.ssm_cfg, self.hnet_bio.ssm_ngroups
+            inner = ssm.expand * d
+            heads = inner // self.hnet_bio.ssm_headdim
+            conv = inner + 2 * g * ssm.d_state
+            total += 3 * heads + d * (2 * inner + 2 * g * ssm.d_state + heads)  # dt_bias, A_log, D; in_proj
+            total += conv * ssm.d_conv + conv + inner + inner * d  # conv1d (+bias), gated norm, out_proj
+        else:
+            total += 4 * d * d  # Wqkv, out_proj
+        if kind in "MT":
+            multiple = self.hnet_bio.d_ff_multiple
+            hidden = (self.d_intermediate[level] + multiple - 1) // multiple * multiple
+            total += d + 3 * d * hidden  # norm2, fc1 (value | gate), fc2
+        return total
 
     # ---- JSON ------------------------------------------------------------------------------
     @classmethod
@@ -211,6 +312,14 @@ class HNetConfig:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _int_in(name: str, value: object, low: int, high: int) -> None:
+    """An integer (not a bool, not a string or float) in [low, high], else one ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, found {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} = {value:,} is out of range (expected {low:,} to {high:,})")
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:

@@ -11,6 +11,7 @@ in ``extra`` and written back unchanged.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "eval_bpb": (float, int), "seq_len": int, "corpus": dict, "trained_by": str,
 }
 _POSITIVE = ("sample_rate", "seq_len")
+_NOT_NEGATIVE = ("step", "train_bytes")
 
 
 def _checked(key: str, value: object, source: str) -> object:
@@ -103,12 +105,18 @@ def _checked(key: str, value: object, source: str) -> object:
         raise CheckpointError(f"{source}: {key} must be {names}, found {value!r}")
     if key in _POSITIVE and isinstance(value, int) and value <= 0:  # (every _POSITIVE key is an int)
         raise CheckpointError(f"{source}: {key} must be positive, found {value}")
+    if key in _NOT_NEGATIVE and isinstance(value, int) and value < 0:
+        raise CheckpointError(f"{source}: {key} must not be negative, found {value}")
+    if key == "eval_bpb" and isinstance(value, (int, float)) and not 0 <= value < math.inf:
+        raise CheckpointError(f"{source}: eval_bpb must be a finite number >= 0, found {value!r}")
     if key == "eval_bpb" and isinstance(value, int):
         return float(value)
     return value
 
 
 def _modality(data: dict[str, Any], source: str) -> str:
+    if data.get("modality") is not None and not isinstance(data["modality"], str):
+        raise CheckpointError(f"{source}: modality must be str, found {data['modality']!r}")
     modality = str(data.get("modality") or "").lower()
     if not modality:
         modality = "audio" if "mulaw" in str(data.get("byte_convention") or "").lower() else "dna"

@@ -155,10 +155,9 @@ def _gff3_features(p: Path, wanted: set[str] | None) -> list[Feature]:
                 raise AnnotationError(p, f"line {lineno}: a GFF3 feature line needs 9 tab-separated columns")
             if wanted is not None and cols[2] not in wanted:
                 continue
-            try:
-                start, end = int(cols[3]), int(cols[4])
-            except ValueError:
-                raise AnnotationError(p, f"line {lineno}: start/end are not integers") from None
+            if not all(c.isascii() and c.isdigit() for c in cols[3:5]):  # not int(): it takes "+5", "1_000"
+                raise AnnotationError(p, f"line {lineno}: start/end are not integers")
+            start, end = int(cols[3]), int(cols[4])
             if start < 1 or end < start:
                 raise AnnotationError(p, f"line {lineno}: invalid 1-based interval {start}..{end}")
             attrs = dict(kv.split("=", 1) for kv in cols[8].split(";") if "=" in kv)

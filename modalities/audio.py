@@ -6,6 +6,7 @@ bytes can be listened to. Byte ``i`` covers time ``[i / sr, (i + 1) / sr)`` seco
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from modalities.errors import AudioFormatError, MissingInputError
 
 MU = 255
 DEFAULT_SAMPLE_RATE = 16000
+MIN_NATIVE_RATE, MAX_NATIVE_RATE = 1000, 1_000_000  # what a recording's header may say, in Hz
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au"}
 
 __all__ = [
@@ -47,14 +49,31 @@ def load_audio(
     bad = int(np.count_nonzero(~np.isfinite(data)))
     if bad:  # a float file can hold NaN/inf, which mu-law would silently turn into full-scale codes
         raise AudioFormatError(p, f"{bad} sample(s) are NaN or infinite (a corrupt floating-point file?)")
-    wave = data.mean(axis=1, dtype=np.float32)  # (T,)
     rate = int(native)
+    if not MIN_NATIVE_RATE <= rate <= MAX_NATIVE_RATE:  # a damaged header: resampling "1 Hz" to 16 kHz
+        raise AudioFormatError(p, f"its header says {rate:,} samples per second, which is not audio "
+                                  f"(expected {MIN_NATIVE_RATE:,} to {MAX_NATIVE_RATE:,})")
+    wave = data.mean(axis=1, dtype=np.float32)  # (T,)
     if sample_rate is not None and sample_rate != rate:
+        _check_resampling(p, rate, int(sample_rate))
         import torchaudio.functional as AF  # why: ~50 ms to import; only resampling needs it
 
         wave = AF.resample(torch.from_numpy(wave), rate, int(sample_rate)).numpy()
         rate = int(sample_rate)
     return np.clip(wave, -1.0, 1.0).astype(np.float32, copy=False), rate
+
+
+def _check_resampling(path: Path, rate: int, target: int) -> None:
+    """Refuse rates whose resampling filter would not fit in memory. The sinc filter between two
+    rates has (target/g) rows of about (rate/g) taps, g their greatest common divisor: 44.1 to
+    16 kHz needs 0.3 MB, but a damaged header's 999,999 Hz to 8 kHz would need 32 GB."""
+    g = math.gcd(rate, target)
+    a, b = rate // g, target // g
+    need = 4 * b * (a + 2 * math.ceil(6 * a / (0.99 * min(a, b))))  # float32 (b, 1, a + 2*width)
+    if need > 2**30:
+        raise AudioFormatError(path, f"cannot resample {rate:,} Hz to {target:,} Hz: the rates share no "
+                                     f"useful factor, and the filter would need {need / 1e9:,.1f} GB; "
+                                     "convert the file to a usual rate (e.g. 44,100 or 48,000 Hz) first")
 
 
 def native_rates(paths: list[Path]) -> list[int]:

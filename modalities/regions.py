@@ -148,11 +148,11 @@ def read_bed(path: str | os.PathLike[str]) -> list[Region]:
             cols = line.split("\t") if "\t" in line else line.split()
             if len(cols) < 3:
                 raise RegionError(p, f"line {lineno}: a BED line needs at least 3 columns (chrom start end)")
-            try:
-                start, end = int(cols[1]), int(cols[2])
-            except ValueError:
+            if not (cols[1].isascii() and cols[1].isdigit() and cols[2].isascii() and cols[2].isdigit()):
+                # plain decimal digits: int() also takes "+5", " 5", "1_000" and other scripts' digits
                 problem = f"line {lineno}: start/end are not integers: {cols[1]!r} {cols[2]!r}"
-                raise RegionError(p, problem) from None
+                raise RegionError(p, problem)
+            start, end = int(cols[1]), int(cols[2])
             if start < 0 or end < start:
                 problem = f"line {lineno}: invalid interval {start}-{end} (need 0 <= start <= end)"
                 raise RegionError(p, problem)

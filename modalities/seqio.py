@@ -18,6 +18,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,7 @@ from modalities.errors import FastaFormatError, InputError, MissingInputError
 from modalities.iupac import LETTERS
 
 IUPAC = LETTERS  # everything else in a sequence line is an error
+IUPAC_SET = frozenset(IUPAC)
 FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".fas", ".ffn", ".frn", ".fsa", ".seq", ".mfa"}
 GENBANK_SUFFIXES = {".gb", ".gbk", ".genbank", ".gbff", ".gbf"}
 EMBL_SUFFIXES = {".embl", ".emb"}
@@ -195,6 +197,7 @@ def biopython_records(
     with open_binary(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
         records = SeqIO.parse(text, fmt)
+        count = 0
         while True:
             with warnings.catch_warnings(record=True) as caught:  # around next() only: we are a generator
                 warnings.simplefilter("always", BiopythonParserWarning)
@@ -206,16 +209,17 @@ def biopython_records(
                     raise error(path, stream_problem(path, exc)) from None
                 except HNetBioError:
                     raise
+                except UnicodeEncodeError as exc:  # Biopython stores the sequence as ASCII
+                    raise error(path, _non_ascii_base(path, fmt, count, exc)) from None
                 except Exception as exc:  # the parser's own ValueError/AttributeError/...: one line
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise error(path, f"not a valid {fmt} file ({first})") from None
-            for w in caught:
-                message = str(w.message)
-                if message.startswith(("Premature end", "Expected sequence length")):
-                    where = f"record {rec.id!r}" if rec is not None else "the last record"
-                    raise error(path, f"{where} is truncated (it does not end with a '//' line; {message})")
+            problem = _length_problem(fmt, rec, [str(w.message) for w in caught])
+            if problem:
+                raise error(path, problem)
             if rec is None:
                 return
+            count += 1
             yield rec, [str(w.message) for w in caught]
 
 
@@ -232,16 +236,87 @@ def _biopython_events(path: Path, fmt: str) -> Iterator[Header | bytes]:
         except UndefinedSequenceError:
             problem = f"record {rec.id!r} has no sequence (CON/annotation-only?)"
             raise FastaFormatError(path, problem) from None
-        bad = seq.translate(None, IUPAC)
-        if bad:
-            raise FastaFormatError(
-                path, f"invalid character {chr(bad[0])!r} in record {rec.id!r} (allowed: IUPAC)"
-            )
+        if seq.translate(None, IUPAC):
+            raise FastaFormatError(path, _invalid_letters(path, fmt, len(seen) - 1, rec.id, seq))
         desc = rec.description if rec.description != rec.id else ""
         yield Header(rec.id, desc, 0, (rec.name,) if rec.name and rec.name != rec.id else ())
         yield seq
     if not seen:
         raise FastaFormatError(path, f"no {fmt} records found")
+
+
+_DECLARED_LENGTH = re.compile(r"Expected sequence length (\d+), found (\d+)")
+
+
+def _length_problem(fmt: str, rec: Any, messages: list[str]) -> str | None:
+    """What Biopython's warnings say is wrong with a record's length, in a user's words, or None.
+
+    Biopython only warns (and returns the bases it saw): a file that ends inside the sequence
+    ("Premature end"), and a sequence whose length differs from the one the LOCUS (ID) line
+    declares, which is a different fault: the record may well end with its ``//``.
+    """
+    where = f"record {rec.id!r}" if rec is not None else "the last record"
+    if any(m.startswith("Premature end") for m in messages):
+        return f"{where} is truncated (the file ends inside its sequence, before the '//' line)"
+    for message in messages:
+        match = _DECLARED_LENGTH.search(message)
+        if match:
+            declared, found = int(match.group(1)), int(match.group(2))
+            head, body = ("LOCUS", "ORIGIN") if fmt == "genbank" else ("ID", "SQ")
+            return (f"{where} declares {declared:,} bases on its {head} line, but its {body} "
+                    f"section holds {found:,} (bases {'missing' if found < declared else 'added'} "
+                    "or the length edited)")
+    return None
+
+
+def _invalid_letters(path: Path, fmt: str, ordinal: int, name: str, seq: bytes) -> str:
+    """The message for a GenBank/EMBL sequence with letters outside IUPAC: the first one, its base
+    position and file line, and how many there are in all."""
+    bad = [i for i, b in enumerate(seq) if b not in IUPAC_SET]
+    first = bad[0]
+    line = _sequence_line(path, fmt, ordinal, first)
+    where = f"line {line}: " if line is not None else ""
+    letters = "".join(sorted({chr(seq[i]) for i in bad}))
+    more = f"; {len(bad):,} invalid characters in the record ({letters!r})" if len(bad) > 1 else ""
+    return (f"{where}invalid character {chr(seq[first])!r} at base {first + 1:,} of record {name!r} "
+            f"(allowed: IUPAC nucleotide letters){more}")
+
+
+def _non_ascii_base(path: Path, fmt: str, ordinal: int, exc: UnicodeEncodeError) -> str:
+    """The message for a letter Biopython cannot store (non-ASCII): where it is, if it is in a sequence."""
+    letter = exc.object[exc.start]
+    line = _sequence_line(path, fmt, ordinal, exc.start)
+    if line is None:
+        return f"not a valid {fmt} file (non-ASCII character {letter!r})"
+    return (f"line {line}: invalid character {letter!r} at base {exc.start + 1:,} of record number "
+            f"{ordinal + 1} (allowed: IUPAC nucleotide letters)")
+
+
+def _sequence_line(path: Path, fmt: str, ordinal: int, index: int) -> int | None:
+    """The file line holding base ``index`` (0-based) of the ``ordinal``-th record, cutting sequence
+    lines as Biopython does (GenBank: the text after column 10; EMBL: without the trailing count);
+    None if the file does not read that way."""
+    start, body = (b"LOCUS", b"ORIGIN") if fmt == "genbank" else (b"ID   ", b"SQ   ")
+    record, in_seq, seen = -1, False, 0
+    with open_binary(path) as fh:
+        for lineno, raw in enumerate(read_lines(path, fh), 1):
+            line = raw.rstrip()
+            if line.startswith(start):
+                record, in_seq, seen = record + 1, False, 0
+            elif record == ordinal and line.startswith(body):
+                in_seq = True
+            elif in_seq and (line.strip() == b"//" or line.startswith(b"CONTIG")):
+                return None
+            elif in_seq:
+                if fmt == "genbank":
+                    chunk = line[10:] if len(line) <= 9 or line[9:10] == b" " else line[11:]
+                else:
+                    parts = line.strip().rsplit(None, 1)
+                    chunk = parts[0] if len(parts) == 2 and parts[1].isdigit() else line.strip()
+                seen += len(chunk.replace(b" ", b""))
+                if seen > index:
+                    return lineno
+    return None
 
 
 def _gff_events(path: Path) -> Iterator[Header | bytes]:

@@ -83,7 +83,8 @@ def resolve_checkpoint(spec: str | os.PathLike[str]) -> ResolvedCheckpoint:
                 raise UsageError(f"{text}: {path} is a checkpoint directory, not a run; drop @{choice}")
             return ResolvedCheckpoint(path=path, spec=text)
         run = RunDir(path)
-        if run.is_run():
+        half_a_checkpoint = any((path / name).is_file() for name in (CONFIG_FILE, WEIGHTS_FILE))
+        if run.is_run() and not (half_a_checkpoint and not run.checkpoints_path.is_dir()):
             return _within_run(run, choice or DEFAULT_CHOICE, text, explicit=choice is not None)
         raise UsageError(_neither(path))
     return ResolvedCheckpoint(path=shipped_model_dir(text), spec=text, shipped=text)
@@ -94,8 +95,8 @@ def _neither(path: Path) -> str:
     if not path.is_dir():
         return f"{path}: not a checkpoint directory (a file; give the directory that holds {CONFIG_FILE})"
     missing = ", ".join(name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (path / name).is_file())
-    return (f"{path}: not a checkpoint directory (missing {missing}) nor a run directory "
-            f"(no {CHECKPOINTS}/ or {RunDir.CONFIG})")
+    lacks = f"no {CHECKPOINTS}/" + ("" if RunDir(path).config_path.is_file() else f" or {RunDir.CONFIG}")
+    return f"{path}: not a checkpoint directory (missing {missing}) nor a run directory ({lacks})"
 
 
 def _within_run(run: RunDir, choice: str, spec: str, explicit: bool) -> ResolvedCheckpoint:

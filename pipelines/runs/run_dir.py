@@ -8,7 +8,9 @@ Layout::
       checkpoints/
         step-00000500/            loadable by hnet_bio.checkpoint.load_pretrained
           config.json  model.safetensors  metadata.json  optimizer.pt  trainer_state.json
-        best -> step-00000500     symlink to the best checkpoint by held-out bits/byte
+        best -> step-00000500     symlink to the best checkpoint by held-out bits/byte (a convenience:
+                                  the record is best_step in the newest trainer_state.json)
+      .hnet-bio.lock              while a process writes the run (`pipelines.runs.lock`)
 
 A checkpoint is assembled in a hidden temporary directory beside its final place, every file is
 written through `hnet_bio.atomic` (fsync'ed, the umask's mode), and only then is the directory
@@ -20,7 +22,6 @@ of ``CHECKPOINT_FILES`` is in it; hidden leftovers are deleted when a run (re)st
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -31,7 +32,8 @@ from typing import Any
 
 import torch
 
-from hnet_bio.atomic import atomic_path, atomic_write_json, atomic_write_text, fsync_dir
+from hnet_bio import atomic
+from hnet_bio.atomic import atomic_write_json, atomic_write_text, fsync_dir
 from hnet_bio.checkpoint import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, save_pretrained
 from hnet_bio.lm import HNetLM, IsotropicLM
 from hnet_bio.metadata import CheckpointMetadata
@@ -86,23 +88,31 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def best_checkpoint(run_dir: str | Path) -> Path | None:
+    """The best checkpoint: where the ``best`` symlink points, or else where the run's state says.
+
+    The symlink is a convenience for people (``ls``, ``cd best``); the record is ``best_step`` in
+    the newest checkpoint's ``trainer_state.json``, written atomically with it. So a run copied by
+    a tool that dereferences symlinks (``cp -r``, rsync without ``-l``, ``scp -r``, zip, an object
+    store sync), where ``best`` became a real directory or vanished, still knows its best.
+    """
     link = Path(run_dir) / CHECKPOINTS / BEST
-    if not (link.is_symlink() and is_complete(link.resolve())):
+    if link.is_symlink() and is_complete(link.resolve()):
+        return link.parent / os.readlink(link)  # as the caller named the run dir (relative stays relative)
+    step = recorded_best_step(run_dir)
+    if step is None or not is_complete(link.parent / step_dir_name(step)):
         return None
-    return link.parent / os.readlink(link)  # as the caller named the run dir (relative stays relative)
+    return link.parent / step_dir_name(step)
 
 
-def check_layout(run_dir: str | Path) -> None:
-    """Refuse at start what would only fail after training: ``best`` copied as a real directory
-    (``cp -r``/``rsync`` without ``-a``/``-l``), where the next "new best" cannot replace it."""
-    link = Path(run_dir) / CHECKPOINTS / BEST
-    if link.exists() and not link.is_symlink():
-        step = None
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            step = read_trainer_state(link).step
-        target = step_dir_name(step) if step is not None else "step-NNNNNNNN"
-        raise UsageError(f"{link} is a real directory, not a symlink to a step-* checkpoint (was the run "
-                         f"copied without symlinks?); replace it: rm -r {link} && ln -s {target} {link}")
+def recorded_best_step(run_dir: str | Path) -> int | None:
+    """``best_step`` as the newest complete checkpoint's trainer state records it."""
+    newest = latest_checkpoint(run_dir)
+    if newest is None:
+        return None
+    try:
+        return read_trainer_state(newest).best_step
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def remove_stale_temporaries(run_dir: str | Path) -> None:
@@ -138,13 +148,16 @@ def save_checkpoint(run_dir: str | Path, step: int, model: HNetLM | IsotropicLM,
         tmp.mkdir()
         save_pretrained(model, tmp, metadata=metadata)
         fault_point("checkpoint-partial", step)
-        with atomic_path(tmp / OPTIMIZER_FILE) as f:
-            torch.save(optimizer.state_dict(), f)
+        # Through a Python file object, so a full disk surfaces as the OSError behind torch's
+        # RuntimeError (writing by name, torch's C++ stream loses the errno).
+        opt_file = tmp / OPTIMIZER_FILE
+        with atomic.os_errors_of_writers(opt_file), atomic.atomic_write(opt_file) as fh:
+            torch.save(optimizer.state_dict(), fh)
         state = trainer_state.to_json() if isinstance(trainer_state, TrainerState) else trainer_state
         atomic_write_text(tmp / TRAINER_STATE_FILE, json.dumps(state, indent=1) + "\n")
         fsync_dir(tmp)  # every file was fsync'ed by the atomic writer
         if final.exists():  # an incomplete leftover with the same name
-            _remove_atomically(final)
+            remove_atomically(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -192,12 +205,12 @@ def rotate_checkpoints(run_dir: str | Path, keep_last: int, best_step: int | Non
     removed = []
     for s, p in _step_dirs(run_dir):
         if s not in keep:
-            _remove_atomically(p, step=s)
+            remove_atomically(p, step=s)
             removed.append(p)
     return removed
 
 
-def _remove_atomically(path: Path, step: int | None = None) -> None:
+def remove_atomically(path: Path, step: int | None = None) -> None:
     trash = path.with_name(f"{TRASH_PREFIX}{path.name}-{os.getpid()}")
     os.replace(path, trash)
     fsync_dir(path.parent)
@@ -254,6 +267,7 @@ class RunDir:
     METRICS = "metrics.jsonl"
     SUMMARY = "summary.json"
     LOSS_PLOT = "loss.png"
+    LOCK = ".hnet-bio.lock"  # held by the one process writing the run (`pipelines.runs.lock`)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

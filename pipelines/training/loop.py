@@ -23,6 +23,7 @@ import torch
 from hnet_bio.compilation import uncompile
 from pipelines.output_paths import reporting_write_errors
 from pipelines.runs import run_dir as rd
+from pipelines.runs.lock import RunLock
 from pipelines.runs.records import EvalRecord, RunSummary, TrainRecord
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.distributed import any_rank, barrier, init_distributed, shutdown
@@ -51,12 +52,14 @@ def pretrain(cfg: PretrainConfig | None, data: DataSpec | None, out_dir: str | o
     env = init_distributed(cfg.train.device)
     determinism = (torch.are_deterministic_algorithms_enabled(),
                    torch.is_deterministic_algorithms_warn_only_enabled())
+    lock = RunLock(run_dir.path, enabled=env.is_main)
     try:
         if cfg.train.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
-        run = set_up(cfg, run_dir, env, resume, stop_after, verbose and env.is_main)
+        run = set_up(cfg, run_dir, env, resume, stop_after, verbose and env.is_main, lock)
         return train(run, hooks or TrainingHooks())
     finally:
+        lock.release()
         torch.use_deterministic_algorithms(determinism[0], warn_only=determinism[1])
         shutdown(env)
 

@@ -31,7 +31,9 @@ from hnet_bio.optim import param_groups
 from hnet_bio.recompute import set_recompute
 from pipelines.errors import UsageError
 from pipelines.output_paths import check_free_space, check_output_dir, reporting_write_errors
+from pipelines.runs import pointers
 from pipelines.runs import run_dir as rd
+from pipelines.runs.lock import RunLock, current_holder
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.distributed import DistEnv, barrier
 from pipelines.training.metrics import MetricsLogger, Progress, training_flops_per_byte
@@ -97,6 +99,11 @@ def prepare_run_dir(cfg: PretrainConfig | None, run: RunDir, resume: bool,
     """Validate before anything is written: a fresh run needs an empty directory; a resumed one its
     saved recipe (used when ``cfg`` is None). ``data`` replaces the recipe's ``data.corpus``."""
     out = run.path
+    if os.environ.get("RANK", "0") == "0":  # rank 0 writes (and locks); torchrun's others follow it
+        holder = current_holder(out)
+        if holder is not None:
+            raise UsageError(f"run directory {out} is being written by {holder.describe()}; wait for it "
+                             "to finish, or stop it, before writing this run again")
     if resume:
         if out.exists() and not out.is_dir():
             raise UsageError(f"cannot resume {out}: it is a file, not a run directory")
@@ -104,11 +111,11 @@ def prepare_run_dir(cfg: PretrainConfig | None, run: RunDir, resume: bool,
             if not run.config_path.is_file():
                 raise UsageError(f"cannot resume {out}: no {run.CONFIG} there")
             cfg = read_config(out)
-        rd.check_layout(out)
+        pointers.check_layout(out)
         check_output_dir(out, "--resume")
     else:
         check_output_dir(out)  # a regular file, an unwritable place: said before any work
-        if out.exists() and any(out.iterdir()):
+        if out.exists() and any(p.name != RunDir.LOCK for p in out.iterdir()):  # a stale lock: empty
             raise UsageError(f"run directory {out} is not empty; use --resume {out} to continue it, "
                              "or choose another --out")
     if cfg is None:
@@ -120,8 +127,12 @@ def prepare_run_dir(cfg: PretrainConfig | None, run: RunDir, resume: bool,
 
 
 def set_up(cfg: PretrainConfig, run: RunDir, env: DistEnv, resume: bool, stop_after: int | None,
-           verbose: bool) -> TrainingRun:
-    """Data, model, optimizer, restored state, the run directory written, the model wrapped."""
+           verbose: bool, lock: RunLock | None = None) -> TrainingRun:
+    """Data, model, optimizer, restored state, the run directory written, the model wrapped.
+
+    lock: taken (rank 0) once the inputs are checked and before the run directory is read for a
+    resume or written; the caller releases it when the run ends, however it ends.
+    """
     t = cfg.train
     data = open_training_data(cfg)  # sizes checked here, before anything is trained or written
     model = build_seeded_model(cfg, env)
@@ -133,6 +144,15 @@ def set_up(cfg: PretrainConfig, run: RunDir, env: DistEnv, resume: bool, stop_af
     if env.is_main:  # weights (4 B/param) + AdamW moments (8 B/param): one checkpoint must fit
         check_free_space(run.path, 12 * model.num_parameters(), "a checkpoint",
                          "--resume" if resume else "--out")
+    if lock is not None and env.is_main:
+        lock.acquire()  # one writer per run directory; names the other one if it is taken
+        if lock.took_over is not None:
+            print(f"pretrain: took over the lock of {run.path} left by {lock.took_over.describe()}, "
+                  "which is no longer running", file=sys.stderr)
+    if resume and env.is_main:  # a copy that dereferenced `best`: the symlink again, nothing lost
+        with reporting_write_errors("run directory", run.path):
+            pointers.repair_pointers(run.path)
+    barrier(env)
     ckpt = run.latest_checkpoint() if resume else None
     state = restore_or_start(run, ckpt, cfg, meta, model, opt, env, step_bytes, max_steps, resume)
     sched = WSDSchedule.from_fractions(state.schedule_steps, t.warmup_fraction, t.decay_fraction,

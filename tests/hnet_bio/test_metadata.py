@@ -94,9 +94,13 @@ def test_modality_is_inferred_from_the_byte_convention(data: dict[str, Any], mod
     assert CheckpointMetadata.from_json(data).modality == modality
 
 
-def test_a_directory_without_metadata_reads_as_the_defaults(tmp_path: Path) -> None:
-    meta = read_metadata(tmp_path)
-    assert meta == CheckpointMetadata()
+def test_a_directory_without_metadata_is_refused_not_read_as_dna(tmp_path: Path) -> None:
+    """The defaults say DNA: an audio model whose metadata.json was lost would run on the wrong
+    bytes without a word (issue 20), so a directory without one is one line naming the file."""
+    with pytest.raises(CheckpointError) as info:
+        read_metadata(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path}: missing metadata.json (the modality")
+    meta = CheckpointMetadata()
     facts = (meta.modality, meta.soft_mask, meta.is_audio, meta.sample_rate_or(16000))
     assert facts == ("dna", False, False, 16000)
 

@@ -138,10 +138,11 @@ def test_disk_full_during_a_checkpoint(tmp_path: Path, monkeypatch: pytest.Monke
 
     def full_disk(real: object) -> object:
         def write(obj: object, f: object, *a: object, **k: object) -> object:
-            if rd.step_dir_name(4) in str(f):
+            name = str(getattr(f, "name", f))  # torch.save is given an open file, save_file a name
+            if rd.step_dir_name(4) in name:
                 before.update(_tree(run / rd.CHECKPOINTS / rd.step_dir_name(2)))
-                Path(f).write_bytes(b"partial")  # what a writer leaves before the disk fills
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(f))
+                Path(name).write_bytes(b"partial")  # what a writer leaves before the disk fills
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
             return real(obj, f, *a, **k)  # type: ignore[operator]
         return write
 

@@ -88,21 +88,6 @@ def test_extend_a_finished_schedule(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert lrs[2:] == pytest.approx([cfg.train.lr * sched(s) for s in range(2, 12)])
 
 
-def test_copy_without_symlinks_is_refused_at_start(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    run = tmp_path / "run"
-    pretrain(tiny(max_steps=2, eval_every=2, save_every=2), DNA[0], run, verbose=False)
-    copy = tmp_path / "copy"
-    shutil.copytree(run, copy, symlinks=False)  # `cp -r`: best becomes a real directory
-    assert (copy / rd.CHECKPOINTS / rd.BEST).is_dir() and not (copy / rd.CHECKPOINTS / rd.BEST).is_symlink()
-    capsys.readouterr()
-    best = copy / rd.CHECKPOINTS / rd.BEST
-    _refused(["pretrain", "--resume", str(copy), "--train.max_steps", "4"], copy, capsys,
-             f"{best} is a real directory", f"rm -r {best} && ln -s {rd.step_dir_name(2)} {best}")
-    shutil.rmtree(best)
-    (best).symlink_to(rd.step_dir_name(2))  # the fix the message gives
-    assert main(["pretrain", "--resume", str(copy), "--train.max_steps", "4", "-q"]) == 0
-
-
 def test_only_complete_directories_are_checkpoints(tmp_path: Path) -> None:
     """A step directory missing any checkpoint file (torn by an older version's rotation) is neither
     resumed from nor kept; the next rotation removes it; resume continues from the last complete one
