@@ -28,12 +28,14 @@ from typing import IO, Any
 import torch
 
 from hnet_bio.config import HNetConfig
+from hnet_bio.errors import ConfigError
 from hnet_bio.lm import HNetLM, IsotropicLM, build_model
-from hnet_bio.threads import load_average, usable_cores
+from hnet_bio.threads import idle_cores
 
 MIN_BATCHES_PER_WORKER = 4  # below this a worker's start (~2-3 s: import torch, build) is not repaid
 IN_FLIGHT = 2  # jobs queued per worker: one running, one waiting, so a worker never idles on the parent
 _END = "end"
+WORKERS_ENV = "HNET_BIO_WORKERS"  # a fixed number of workers for every job (1 = in process)
 _CHILD = "from hnet_bio.workers import serve_stdio; serve_stdio()"
 
 
@@ -64,16 +66,24 @@ class WorkerError:
 
 
 def choose_workers(batches: int, requested: int | None = None, device: torch.device | None = None) -> int:
-    """`requested` if given; else 1 on a GPU or for a short job, otherwise the cores not already busy
-    (at most one worker per MIN_BATCHES_PER_WORKER batches)."""
+    """`requested` if given, else $HNET_BIO_WORKERS if set; else 1 on a GPU or for a short job,
+    otherwise one per core idle now (at most one worker per MIN_BATCHES_PER_WORKER batches)."""
+    if requested is None and os.environ.get(WORKERS_ENV, "").strip():
+        try:
+            requested = int(os.environ[WORKERS_ENV])
+        except ValueError:
+            value = os.environ[WORKERS_ENV]
+            raise ConfigError(f"${WORKERS_ENV} must be a whole number, got {value!r}") from None
     if requested is not None:
         if requested < 1:
-            raise ValueError(f"workers must be >= 1, got {requested}")
+            raise ConfigError(f"workers must be >= 1, got {requested}")
         return requested
     if device is not None and device.type != "cpu":
         return 1
-    free = max(1, usable_cores() - int(load_average()))
-    return max(1, min(free, batches // MIN_BATCHES_PER_WORKER))
+    most = batches // MIN_BATCHES_PER_WORKER
+    if most < 2:
+        return 1
+    return max(1, min(most, round(idle_cores())))
 
 
 class _Worker:

@@ -3,12 +3,15 @@ reported, and a stray print in a worker cannot corrupt the answers."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
 
 from hnet_bio import HNetConfig, build_model, workers
 from hnet_bio.lm import HNetLM, IsotropicLM
+from hnet_bio.threads import idle_cores, usable_cores
 from hnet_bio.workers import MIN_BATCHES_PER_WORKER, choose_workers, map_in_workers
 from pipelines.analysis import analyze_many
 from tests.paths import CONFIGS
@@ -61,14 +64,37 @@ def test_a_failing_job_raises_with_the_workers_traceback(model: HNetLM | Isotrop
 
 
 def test_choice_of_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One per idle core on a 2-core machine, one when busy, short or on a GPU; a request wins."""
-    monkeypatch.setattr(workers, "usable_cores", lambda: 2)
-    monkeypatch.setattr(workers, "load_average", lambda: 0.4)
+    """One per idle core, one when busy, short or on a GPU; a request or $HNET_BIO_WORKERS wins."""
+    monkeypatch.delenv(workers.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(workers, "idle_cores", lambda: 1.8)
     assert choose_workers(10_000) == 2
     assert choose_workers(2 * MIN_BATCHES_PER_WORKER - 1) == 1  # too short to repay a second start
     assert choose_workers(10_000, device=torch.device("cuda")) == 1
     assert choose_workers(100, requested=3) == 3
-    monkeypatch.setattr(workers, "load_average", lambda: 1.3)  # one core already busy
+    monkeypatch.setattr(workers, "idle_cores", lambda: 1.3)  # one core already busy
     assert choose_workers(10_000) == 1
+    monkeypatch.setenv(workers.WORKERS_ENV, "3")
+    assert choose_workers(10_000) == 3
+    monkeypatch.setenv(workers.WORKERS_ENV, "many")
+    with pytest.raises(ValueError, match="HNET_BIO_WORKERS must be a whole number"):
+        choose_workers(10_000)
     with pytest.raises(ValueError, match="workers must be >= 1"):
         choose_workers(10, requested=0)
+
+
+def test_idle_cores_sees_a_busy_core() -> None:
+    """A busy-looping thread here makes at least ~half a core less idle than the machine's cores."""
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        busy = idle_cores(0.3)
+    finally:
+        stop.set()
+        t.join()
+    assert 0.0 <= busy <= usable_cores() - 0.5
