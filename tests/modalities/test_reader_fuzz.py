@@ -14,6 +14,7 @@ import itertools
 import re
 import struct
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,24 @@ def _write(data: bytes, suffix: str) -> Path:
 
 
 # --------------------------------------------------------------------------- BED
+
+def _reads_exactly(text: str, suffix: str, naive: Callable[[str], object], error: type[Exception],
+                   read: Callable[[Path], object]) -> None:
+    """The reader returns what the naive parser says, or (only for text the naive parser refuses
+    too) one error that starts with the file's path; the temporary file is removed either way."""
+    path = _write(text.encode(), suffix)
+    try:
+        want = naive(text)
+        try:
+            got = read(path)
+        except error as exc:
+            assert want is None, f"refused valid {suffix} text: {exc}"
+            assert str(exc).startswith(str(path))
+            return
+        assert got == want
+    finally:
+        path.unlink()
+
 
 @st.composite
 def bed_like(draw: st.DrawFn) -> str:
@@ -87,18 +106,8 @@ def naive_bed(text: str) -> list[tuple[str, int, int, str, str]] | None:
 @example("c\t1_000\t2000\n")
 @example("c\t٥\t9\n")
 def test_bed_reads_exactly_what_the_format_says(text: str) -> None:
-    path = _write(text.encode(), ".bed")
-    try:
-        want = naive_bed(text)
-        try:
-            got = [(r.chrom, r.start0, r.end0, r.strand, r.name) for r in read_bed(path)]
-        except RegionError as exc:
-            assert want is None, f"refused valid BED: {exc}"
-            assert str(exc).startswith(str(path))
-            return
-        assert got == want
-    finally:
-        path.unlink()
+    _reads_exactly(text, ".bed", naive_bed, RegionError,
+                   lambda path: [(r.chrom, r.start0, r.end0, r.strand, r.name) for r in read_bed(path)])
 
 
 # --------------------------------------------------------------------------- GFF3
@@ -144,18 +153,8 @@ def naive_gff(text: str) -> list[tuple[str, int, int, str, str]] | None:
 @given(gff_like())
 @example("##gff-version 3\n0\tsrc\tCDS\t1\t+5\t.\t+\t0\tID=a\n")  # found by this test on main
 def test_gff3_reads_exactly_what_the_format_says(text: str) -> None:
-    path = _write(text.encode(), ".gff3")
-    try:
-        want = naive_gff(text)
-        try:
-            got = [(f.record, f.start0, f.end0, f.strand, f.type) for f in read_annotations(path)]
-        except AnnotationError as exc:
-            assert want is None, f"refused valid GFF3: {exc}"
-            assert str(exc).startswith(str(path))
-            return
-        assert got == want
-    finally:
-        path.unlink()
+    _reads_exactly(text, ".gff3", naive_gff, AnnotationError, lambda path: [
+        (f.record, f.start0, f.end0, f.strand, f.type) for f in read_annotations(path)])
 
 
 @SETTINGS

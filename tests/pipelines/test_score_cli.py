@@ -36,6 +36,11 @@ def seq() -> str:
     return read_genome(FASTA)[CHROM].tobytes().decode()
 
 
+def _score(tiny_checkpoints: Mapping[str, Path], *args: str) -> int:
+    """`hnet-bio score` with the tiny DNA checkpoint on the E. coli excerpt, plus `args`."""
+    return main(["score", "--checkpoint", str(tiny_checkpoints["dna"]), "--fasta", str(FASTA), *args])
+
+
 def _vcf(tmp_path: Path, lines: list[str], name: str = "in.vcf") -> Path:
     p = tmp_path / name
     p.write_text(HEADER + "".join(line + "\n" for line in lines))
@@ -91,24 +96,7 @@ def test_vcf_round_trip_and_statuses(
         src = Path(str(src) + ".gz")
         src.write_bytes(gzip.compress(plain.read_bytes()))
     out = tmp_path / ("out.vcf.gz" if gz else "out.vcf")
-    assert (
-        main(
-            [
-                "score",
-                "--checkpoint",
-                str(tiny_checkpoints["dna"]),
-                "--fasta",
-                str(FASTA),
-                "--vcf",
-                str(src),
-                "--out",
-                str(out),
-                "--flank",
-                "16",
-            ]
-        )
-        == 0
-    )
+    assert _score(tiny_checkpoints, "--vcf", str(src), "--out", str(out), "--flank", "16") == 0
     err = capsys.readouterr().err
     assert "11 alleles: 4 ok" in err and "1 REF alleles disagree" in err
     if gz:
@@ -137,25 +125,7 @@ def test_vcf_round_trip_and_statuses(
 def test_vcf_scores_match_the_library(tiny_checkpoints: Mapping[str, Path], tmp_path: Path, seq: str) -> None:
     src = _vcf(tmp_path, _lines(seq)[:2])
     out = tmp_path / "o.vcf"
-    assert (
-        main(
-            [
-                "score",
-                "--checkpoint",
-                str(tiny_checkpoints["dna"]),
-                "--fasta",
-                str(FASTA),
-                "--vcf",
-                str(src),
-                "--out",
-                str(out),
-                "--flank",
-                "16",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert _score(tiny_checkpoints, "--vcf", str(src), "--out", str(out), "--flank", "16", "--quiet") == 0
     model, _ = load_pretrained(tiny_checkpoints["dna"])
     assert isinstance(model, (HNetLM, IsotropicLM))
     genome = read_genome(FASTA)
@@ -186,22 +156,7 @@ def test_bad_vcf_is_one_line_and_no_output(
 ) -> None:
     src = _vcf(tmp_path, lines)
     out = tmp_path / "out.vcf"
-    assert (
-        main(
-            [
-                "score",
-                "--checkpoint",
-                str(tiny_checkpoints["dna"]),
-                "--fasta",
-                str(FASTA),
-                "--vcf",
-                str(src),
-                "--out",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    assert _score(tiny_checkpoints, "--vcf", str(src), "--out", str(out)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(src) in err[0] and problem in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
@@ -212,22 +167,7 @@ def test_not_a_vcf_and_an_audio_checkpoint(
 ) -> None:
     bad = tmp_path / "x.vcf"
     bad.write_text("garbage\n")
-    assert (
-        main(
-            [
-                "score",
-                "--checkpoint",
-                str(tiny_checkpoints["dna"]),
-                "--fasta",
-                str(FASTA),
-                "--vcf",
-                str(bad),
-                "--out",
-                str(tmp_path / "o.vcf"),
-            ]
-        )
-        == 2
-    )
+    assert _score(tiny_checkpoints, "--vcf", str(bad), "--out", str(tmp_path / "o.vcf")) == 2
     assert "not a readable VCF" in capsys.readouterr().err
     assert (
         main(
@@ -251,27 +191,21 @@ def test_sequences_tsv_json_and_tracks(
 ) -> None:
     out, track, ent = tmp_path / "s.tsv", tmp_path / "ll.bedgraph", tmp_path / "h.bedgraph"
     assert (
-        main(
-            [
-                "score",
-                "--checkpoint",
-                str(tiny_checkpoints["dna"]),
-                "--fasta",
-                str(FASTA),
-                "--region",
-                f"{CHROM}:101-400",
-                "--region",
-                f"{CHROM}:1001-1100:-",
-                "--out",
-                str(out),
-                "--track",
-                str(track),
-                "--entropy-track",
-                str(ent),
-                "--window",
-                "128",
-                "--quiet",
-            ]
+        _score(
+            tiny_checkpoints,
+            "--region",
+            f"{CHROM}:101-400",
+            "--region",
+            f"{CHROM}:1001-1100:-",
+            "--out",
+            str(out),
+            "--track",
+            str(track),
+            "--entropy-track",
+            str(ent),
+            "--window",
+            "128",
+            "--quiet",
         )
         == 0
     )
@@ -298,22 +232,7 @@ def test_ism_matrix_matches_single_variants(
 ) -> None:
     out = tmp_path / "ism.tsv"
     assert (
-        main(
-            [
-                "score",
-                "--checkpoint",
-                str(tiny_checkpoints["dna"]),
-                "--fasta",
-                str(FASTA),
-                "--ism",
-                f"{CHROM}:1001-1030",
-                "--out",
-                str(out),
-                "--flank",
-                "12",
-                "--quiet",
-            ]
-        )
+        _score(tiny_checkpoints, "--ism", f"{CHROM}:1001-1030", "--out", str(out), "--flank", "12", "--quiet")
         == 0
     )
     assert (tmp_path / "ism.png").read_bytes()[:4] == b"\x89PNG"

@@ -20,19 +20,8 @@ from pipelines.runs import run_dir as rd
 from pipelines.runs.lock import RunLock, current_holder
 from pipelines.runs.run_dir import RunDir
 from tests.paths import ROOT
-from tests.pipelines.training.test_pretrain import DNA, tiny
-
-
-def _recipe(tmp_path: Path, **train: object) -> Path:
-    path = tmp_path / "recipe.json"
-    path.write_text(json.dumps(tiny(**train).to_dict()))
-    return path
-
-
-def _one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+from tests.pipelines.training.test_output_safety import _one_line, _recipe
+from tests.pipelines.training.test_pretrain import DNA
 
 
 def test_second_writer_is_refused_naming_the_first_and_a_killed_ones_lock_is_taken_over(
