@@ -66,8 +66,11 @@ class WorkerError:
 
 
 def choose_workers(batches: int, requested: int | None = None, device: torch.device | None = None) -> int:
-    """`requested` if given, else $HNET_BIO_WORKERS if set; else 1 on a GPU or for a short job,
-    otherwise one per core idle now (at most one worker per MIN_BATCHES_PER_WORKER batches)."""
+    """`requested` if given; else 1 on a GPU (workers are CPU processes); else $HNET_BIO_WORKERS
+    if set; else 1 for a short job, otherwise one per core idle now (at most one worker per
+    MIN_BATCHES_PER_WORKER batches)."""
+    if requested is None and device is not None and device.type != "cpu":
+        return 1
     if requested is None and os.environ.get(WORKERS_ENV, "").strip():
         try:
             requested = int(os.environ[WORKERS_ENV])
@@ -78,8 +81,6 @@ def choose_workers(batches: int, requested: int | None = None, device: torch.dev
         if requested < 1:
             raise ConfigError(f"workers must be >= 1, got {requested}")
         return requested
-    if device is not None and device.type != "cpu":
-        return 1
     most = batches // MIN_BATCHES_PER_WORKER
     if most < 2:
         return 1

@@ -75,6 +75,7 @@ def test_choice_of_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_workers(10_000) == 1
     monkeypatch.setenv(workers.WORKERS_ENV, "3")
     assert choose_workers(10_000) == 3
+    assert choose_workers(10_000, device=torch.device("cuda")) == 1  # workers would run on the CPU
     monkeypatch.setenv(workers.WORKERS_ENV, "many")
     with pytest.raises(ValueError, match="HNET_BIO_WORKERS must be a whole number"):
         choose_workers(10_000)
