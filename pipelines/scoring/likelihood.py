@@ -13,7 +13,7 @@ every byte is reported by the window where it has the most left context).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,12 +53,14 @@ def row_log_probs(
     batch_size: int = 32,
     entropy: bool = False,
     workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[RowScores]:
     """rows: uint8 arrays (L_i,) with L_i >= 1 -> one `RowScores` per row, in the given order.
 
     Batches hold up to ``batch_size`` rows of similar length (sorted), so padding stays small.
     workers: processes sharing the batches (None: `hnet_bio.workers.choose_workers`, both idle
-    cores when there are enough batches to repay the workers' start).
+    cores when there are enough batches to repay the workers' start; so give all rows in one
+    call). progress(rows done, rows) after each batch.
     """
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
     batches = [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
@@ -69,9 +71,13 @@ def row_log_probs(
     else:
         results = (_batch_scores(model, *job) for job in jobs)
     out: list[RowScores | None] = [None] * len(rows)
+    done = 0
     for idx, scores in zip(batches, results):
         for i, score in zip(idx, scores):
             out[i] = score
+        done += len(idx)
+        if progress is not None:
+            progress(done, len(rows))
     return [s for s in out if s is not None]
 
 

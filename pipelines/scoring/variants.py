@@ -47,13 +47,20 @@ def _strand_rows(site: Site) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return fwd, [reverse_complement(r) for r in fwd]
 
 
-def site_deltas_full(model: Model, sites: Sequence[Site], batch_size: int) -> list[list[tuple[float, float]]]:
-    """Per site, per ALT: (delta forward, delta reverse complement) from full forwards of every row."""
+def site_deltas_full(
+    model: Model, sites: Sequence[Site], batch_size: int, progress: Progress | None = None
+) -> list[list[tuple[float, float]]]:
+    """Per site, per ALT: (delta forward, delta reverse complement) from full forwards of every row,
+    all rows in one `row_log_probs` call (so long jobs get its worker processes)."""
     rows: list[np.ndarray] = []
     for s in sites:
         fwd, rc = _strand_rows(s)
         rows += fwd + rc
-    totals = [r.total for r in row_log_probs(model, rows, batch_size)]
+    rows_progress = None
+    if progress is not None:
+        def rows_progress(done: int, total: int) -> None:
+            progress(len(sites) * done // total, len(sites))
+    totals = [r.total for r in row_log_probs(model, rows, batch_size, progress=rows_progress)]
     out, k = [], 0
     for s in sites:
         n = 1 + len(s.alts)
@@ -106,19 +113,18 @@ def score_variants(
         if s.status == "ok":
             groups.setdefault((s.variant.chrom, s.variant.pos, s.variant.ref.upper()), []).append(i)
     keys = list(groups)
-    per_batch = max(1, batch_size // 4)  # sites per model call: 2 strands x (REF + usually one ALT)
-    for b in range(0, len(keys), per_batch):
-        chunk = keys[b : b + per_batch]
-        sites = [
-            site_for(genome, c, p, r, tuple(scores[i].variant.alt for i in groups[(c, p, r)]), flank)
-            for c, p, r in chunk
-        ]
-        deltas = (
-            site_deltas_prefix(model, sites) if reuse_prefix else site_deltas_full(model, sites, batch_size)
-        )
-        for key, site_d in zip(chunk, deltas):
-            for i, (f, r) in zip(groups[key], site_d):
-                scores[i].dll_fwd, scores[i].dll_rc = f, r
-        if progress is not None:
-            progress(min(b + per_batch, len(keys)), len(keys))
+    sites = [site_for(genome, c, p, r, tuple(scores[i].variant.alt for i in groups[(c, p, r)]), flank)
+             for c, p, r in keys]
+    if reuse_prefix:
+        per_batch = max(1, batch_size // 4)  # sites per model call: 2 strands x (REF + usually one ALT)
+        deltas = []
+        for b in range(0, len(sites), per_batch):
+            deltas += site_deltas_prefix(model, sites[b : b + per_batch])
+            if progress is not None:
+                progress(min(b + per_batch, len(sites)), len(sites))
+    else:
+        deltas = site_deltas_full(model, sites, batch_size, progress)
+    for key, site_d in zip(keys, deltas):
+        for i, (f, r) in zip(groups[key], site_d):
+            scores[i].dll_fwd, scores[i].dll_rc = f, r
     return scores
