@@ -199,9 +199,9 @@ def build_section(cls: type, values: dict[str, Any], section: str) -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"section '{section}' must be a mapping, got {type(values).__name__}")
     hints = _hints(cls)
-    unknown = sorted(set(values) - set(hints))
+    unknown = sorted(str(k) for k in values if k not in hints)  # str: YAML keys may be numbers
     if unknown:
-        raise ConfigError(f"unknown key '{section}.{unknown[0]}'; valid keys: "
+        raise ConfigError(f"unknown key {f'{section}.{unknown[0]}'!r}; valid keys: "
                           + ", ".join(f"{section}.{k}" for k in hints))
     return cls(**{k: _coerce(v, hints[k], f"{section}.{k}") for k, v in values.items()})
 
@@ -219,7 +219,7 @@ def apply_overrides(cfg: PretrainConfig, overrides: dict[str, Any]) -> PretrainC
         section, _, name = key.partition(".")
         target = {"train": (train, TrainConfig), "data": (data, DataConfig)}.get(section)
         if target is None or name not in _hints(target[1]):
-            raise ConfigError(f"unknown override '{key}'; valid keys: " + ", ".join(valid_override_keys()))
+            raise ConfigError(f"unknown override {key!r}; valid keys: " + ", ".join(valid_override_keys()))
         target[0][name] = _coerce(value, _hints(target[1])[name], key)
     out = PretrainConfig(model=cfg.model, data=build_section(DataConfig, data, "data"),
                          train=build_section(TrainConfig, train, "train"))
@@ -311,9 +311,9 @@ def read_config(source: str | os.PathLike[str], overrides: dict[str, Any] | None
     raw = read_mapping(path)
     if "arch_layout" in raw:
         raw = {"model": raw}
-    unknown = sorted(set(raw) - {"model", "data", "train"})
+    unknown = sorted(str(k) for k in raw if k not in ("model", "data", "train"))  # YAML keys may be numbers
     if unknown:
-        raise ConfigError(f"unknown section '{unknown[0]}' in {path}; valid sections: model, data, train")
+        raise ConfigError(f"unknown section {unknown[0]!r} in {path}; valid sections: model, data, train")
     if "model" not in raw:
         raise ConfigError(f"{path}: missing 'model' (a model-config path or mapping)")
     cfg = PretrainConfig(

@@ -85,5 +85,8 @@ def test_a_recipe_with_any_value_anywhere(data: bytes) -> None:
 @given(st.one_of(st.binary(max_size=200), _value.map(lambda v: yaml.safe_dump(v).encode())))
 @example(b"model: tiny\n\xff\xfe")  # main: UnicodeDecodeError
 @example(b"&a [*a]")  # a YAML alias that refers to itself
+@example(b"? '\n\n'")  # found by this test in CI: a section named by a newline made a 2-line message
+@example(b"1: 2\nx: 3\n")  # unknown keys of two types: sorting them raised TypeError
+@example(b"train:\n  1: 2\n  x: 3\n")
 def test_any_bytes_as_a_recipe(data: bytes) -> None:
     _read(data, ".yaml")
