@@ -18,7 +18,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from profile_step import add_scopes
+from profile_step import add_scopes, print_times
 
 from hnet_bio.checkpoint import load_pretrained
 from hnet_bio.shipped import local_or_shipped
@@ -69,10 +69,8 @@ def main() -> None:
     print(f"{args.checkpoint} batch {args.batch} x {args.length}, {args.threads} thread(s): "
           f"forward {wall:.2f} s unprofiled, {args.batch * args.length / wall:,.0f} bytes/s; "
           f"{inner:.0f} chunks per window")
-    print("\nscope (inclusive CPU time)")
     scopes = {e.key: e.cpu_time_total for e in events if e.key.startswith(("fwd:", "forward"))}
-    for key, us in sorted(scopes.items(), key=lambda kv: -kv[1]):
-        print(f"  {key:<28} {us / 1e3:9.1f} ms  {100 * us / total:5.1f}%")
+    print_times("scope (inclusive CPU time)", scopes, total)
     print("\nops by self CPU time")
     print(events.table(sort_by="self_cpu_time_total", row_limit=args.rows))
 

@@ -92,6 +92,13 @@ def saved_by_component(model: torch.nn.Module, x: torch.Tensor) -> dict[str, flo
     return dict(sizes)
 
 
+def print_times(title: str, times: dict[str, float], total: float, rows: int | None = None) -> None:
+    """A titled list of profiler times (microseconds), largest first, with their share of `total`."""
+    print(f"\n{title}")
+    for key, us in sorted(times.items(), key=lambda kv: -kv[1])[:rows]:
+        print(f"  {key:<28} {us / 1e3:9.1f} ms  {100 * us / total:5.1f}%")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small-1stage")
@@ -130,16 +137,12 @@ def main() -> None:
     print(f"{args.config} batch {args.batch} x {args.length}, {args.threads} thread(s): "
           f"step {wall:.2f} s unprofiled, {args.batch * args.length / wall:.0f} bytes/s; "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
-    print("\nscope (inclusive CPU time; fwd:* nest inside forward)")
-    for key, us in sorted(scopes.items(), key=lambda kv: -kv[1]):
-        print(f"  {key:<28} {us / 1e3:9.1f} ms  {100 * us / total:5.1f}%")
+    print_times("scope (inclusive CPU time; fwd:* nest inside forward)", scopes, total)
     bwd = defaultdict(float)
     for e in events:
         if e.key.startswith("autograd::engine::evaluate_function: "):
             bwd[e.key.split(": ", 1)[1]] += e.cpu_time_total
-    print("\nbackward by autograd node (inclusive)")
-    for key, us in sorted(bwd.items(), key=lambda kv: -kv[1])[: args.rows]:
-        print(f"  {key:<28} {us / 1e3:9.1f} ms  {100 * us / total:5.1f}%")
+    print_times("backward by autograd node (inclusive)", bwd, total, args.rows)
     print(f"\nactivations saved for backward: {sum(saved.values()):.0f} MB")
     for key, mb in sorted(saved.items(), key=lambda kv: -kv[1]):
         print(f"  {key:<28} {mb:9.1f} MB")
