@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -171,6 +171,18 @@ def map_in_workers(
         for w in pool:
             w.stop()
         feeder.join(timeout=5)
+
+
+def run_jobs(
+    model: HNetLM | IsotropicLM, task: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+    workers: int | None = None,
+) -> Iterator[Any]:
+    """``task(model, *job)`` for every job, in order: in worker processes when `choose_workers`
+    (given `workers`, the job count and the model's device) picks more than one, else here."""
+    n = choose_workers(len(jobs), workers, next(model.parameters()).device)
+    if n > 1:
+        return map_in_workers(model, task, jobs, n)
+    return (task(model, *job) for job in jobs)
 
 
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:

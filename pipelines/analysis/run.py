@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from hnet_bio.lm import HNetLM, IsotropicLM
-from hnet_bio.workers import choose_workers, map_in_workers
+from hnet_bio.workers import run_jobs
 from pipelines.analysis.result import DECODER, INNER, Analysis, hidden_levels
 from pipelines.analysis.windows import DEFAULT_STRIDE, DEFAULT_WINDOW, Window, check_window, plan_windows
 
@@ -134,15 +134,11 @@ def iter_pieces(
     counts = np.zeros((len(arrays), s_count), dtype=np.int64)  # boundaries so far per sequence/stage
     done = 0
     batches = batches_of(plan, batch_size)
-    n_workers = choose_workers(len(batches), workers, next(model.parameters()).device)
-    jobs = ([arrays[w.seq][w.start : w.end] for w in batch] for batch in batches)
+    jobs = [([arrays[w.seq][w.start : w.end] for w in batch], levels) for batch in batches]  # views
     was_training = model.training
     model.eval()
     try:
-        if n_workers > 1:
-            outputs = map_in_workers(model, _forward, ((chunks, levels) for chunks in jobs), n_workers)
-        else:
-            outputs = (_forward(model, chunks, levels) for chunks in jobs)
+        outputs = run_jobs(model, _forward, jobs, workers)
         for batch, raws in zip(batches, outputs):
             for w, raw in zip(batch, raws):
                 piece = _report(w, raw, counts[w.seq], levels)

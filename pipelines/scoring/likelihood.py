@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from hnet_bio.lm import HNetLM, IsotropicLM
-from hnet_bio.workers import choose_workers, map_in_workers
+from hnet_bio.workers import run_jobs
 from modalities.iupac import complement_table
 from pipelines.analysis.windows import plan_windows
 
@@ -64,12 +64,7 @@ def row_log_probs(
     """
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
     batches = [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
-    jobs = (([rows[i] for i in idx], entropy) for idx in batches)
-    n_workers = choose_workers(len(batches), workers, next(model.parameters()).device)
-    if n_workers > 1:
-        results = map_in_workers(model, _batch_scores, jobs, n_workers)
-    else:
-        results = (_batch_scores(model, *job) for job in jobs)
+    results = run_jobs(model, _batch_scores, [([rows[i] for i in idx], entropy) for idx in batches], workers)
     out: list[RowScores | None] = [None] * len(rows)
     done = 0
     for idx, scores in zip(batches, results):

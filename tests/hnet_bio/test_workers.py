@@ -87,9 +87,10 @@ def test_idle_cores_sees_a_busy_core() -> None:
     """A busy-looping thread here makes at least ~half a core less idle than the machine's cores."""
     stop = threading.Event()
 
-    def spin() -> None:
+    def spin() -> None:  # keeps one core busy until told to stop
+        spins = 0
         while not stop.is_set():
-            pass
+            spins += 1
 
     t = threading.Thread(target=spin)
     t.start()

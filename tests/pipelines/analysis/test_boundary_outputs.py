@@ -73,7 +73,8 @@ def test_bgzip_tabix_and_bigwig_read_back(tiny_checkpoints: Mapping[str, Path], 
 
 
 def test_bigwig_reads_back(tiny_checkpoints: Mapping[str, Path], tmp_path: Path) -> None:
-    pyBigWig = pytest.importorskip("pyBigWig")  # the optional `tracks` extra
+    pyBigWig = pytest.importorskip(
+        "pyBigWig", reason="bigWig output needs the optional `tracks` extra: pip install -e .[tracks]")
     dna = str(tiny_checkpoints["dna"])
     base = ["boundaries", "--checkpoint", dna, "--fasta", str(ECOLI), "--region", "ecoli_MG1655:5001-6000",
             "--region", "ecoli_MG1655:1-800:-", "-q"]
