@@ -41,6 +41,7 @@ class CorpusInfo:
     exclude_dirs: tuple[str, ...] = ()
     by_group: bool = False
     native_rate: int | None = None
+    held_group: str = ""  # with by_group: this whole group (a genus) is the eval split
 
 
 CORPORA: dict[str, CorpusInfo] = {c.name: c for c in (
@@ -48,6 +49,9 @@ CORPORA: dict[str, CorpusInfo] = {c.name: c for c in (
                None, "<package>/modalities/data", ("dna-sample.fasta.gz",)),
     CorpusInfo("dna-bacteria", "dna", "16 complete genomes: E. coli, H. pylori, S. aureus, V. cholerae",
                "ragout-examples", _REF, ("*/references/*.fasta.gz",), by_group=True),
+    CorpusInfo("dna-bacteria-genus", "dna", "dna-bacteria with the whole genus Vibrio held out "
+               "(trains on what dna-bacteria trains on, less Vibrio)",
+               "ragout-examples", _REF, ("*/references/*.fasta.gz",), by_group=True, held_group="V.Cholerae"),
     CorpusInfo("dna-annotated", "dna", "annotated drafts: Leptospira (GenBank) and E. coli (GFF3 + FASTA)",
                "any2fasta-examples", _ANY2FASTA, ("test.gbk.gz", "test.gff.gz")),
     CorpusInfo("audio-speech", "audio", "Asterisk en_US Allison prompts, studio speech, 8 kHz (no silence/)",
@@ -307,7 +311,7 @@ def open_corpus(
                 unit_name = str(f.relative_to(corpus_root(info, data_dir) / info.root).with_suffix(""))
             units.append(Unit(unit_name, str(f), entry.bin_path, u.offset, u.length, group))
     by_group, tail_when_few = bool(info and info.by_group), info is None
-    rule = (by_group, tail_when_few, min_eval_bytes)
+    rule = (by_group, tail_when_few, min_eval_bytes, info.held_group if info is not None else "")
     chosen = split_units(units, split, eval_fraction, seed, *rule)
     source["held_out"] = describe_held_out(units, eval_fraction, seed, *rule)
     return Corpus(chosen, modality, rate if modality == "audio" else None, name, split, source)

@@ -33,10 +33,13 @@ class Unit:
 
 def split_units(
     units: list[Unit], split: str, eval_fraction: float = 0.05, seed: int = 0, by_group: bool = False,
-    tail_when_few: bool = False, min_eval_bytes: int = 0,
+    tail_when_few: bool = False, min_eval_bytes: int = 0, held_group: str = "",
 ) -> list[Unit]:
     """Units of ``split``. Rules, first that applies:
 
+    0. ``held_group`` (with ``by_group``): every file of that group (a whole genus) is eval; train is
+       what rule 1 trains on outside that group, so a model trained on it has seen neither the
+       held-out group nor rule 1's held-out files, and both are honest tests of it.
     1. ``by_group``: within each group (species) of >= 2 source files, one file (chosen by ``seed``) is eval.
     2. >= 2 source files (and, with ``tail_when_few``, ``eval_fraction * n >= 1``):
        ``round(eval_fraction * n)`` whole files (at least 1, at most n-1) are eval.
@@ -63,6 +66,12 @@ def split_units(
                 members.append(u.source)
         held = {members[int(rng.integers(len(members)))] for _, members in sorted(groups.items())
                 if len(members) >= 2}
+        if held_group:
+            if held_group not in groups:
+                raise ValueError(f"held-out group {held_group!r} is not among the groups {sorted(groups)}")
+            if split == "eval":
+                return [u for u in units if u.group == held_group]
+            return [u for u in units if u.group != held_group and u.source not in held]
         return [u for u in units if (u.source in held) == (split == "eval")]
     rule = split_rule(units, eval_fraction, tail_when_few)
     if rule == "files":
@@ -104,12 +113,18 @@ def tail_lengths(units: list[Unit], eval_fraction: float, min_eval_bytes: int = 
 
 
 def describe_held_out(units: list[Unit], eval_fraction: float, seed: int = 0, by_group: bool = False,
-                      tail_when_few: bool = False, min_eval_bytes: int = 0) -> str:
+                      tail_when_few: bool = False, min_eval_bytes: int = 0, held_group: str = "") -> str:
     """One line for the user: what the held-out split is, in their terms (files, records, tails)."""
-    ev = split_units(units, "eval", eval_fraction, seed, by_group, tail_when_few, min_eval_bytes)
+    how = (eval_fraction, seed, by_group, tail_when_few, min_eval_bytes, held_group)
+    ev = split_units(units, "eval", *how)
     total = sum(u.length for u in units) or 1
     held = sum(u.length for u in ev)
     share = f"{held:,} of {total:,} bytes, {100 * held / total:.1f}%"
+    if held_group:
+        train = sum(u.length for u in split_units(units, "train", *how))
+        return (f"held out the whole group {held_group}: {len({u.source for u in ev})} files ({share}); "
+                f"training leaves out one more file per other group as well "
+                f"({train:,} bytes, {100 * train / total:.1f}%, are trained on)")
     rule = "files" if by_group else split_rule(units, eval_fraction, tail_when_few)
     if rule == "files":
         names = sorted({u.source.rsplit("/", 1)[-1] for u in ev})

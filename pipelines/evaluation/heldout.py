@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,7 +27,7 @@ from modalities.splits import Unit
 from pipelines.analysis.progress import maybe_bar
 from pipelines.errors import UsageError
 from pipelines.evaluation.anchor_cache import cached_markov
-from pipelines.evaluation.anchors import compressed_bpb, markov_bpb
+from pipelines.evaluation.anchors import compressed_bpb, markov_bpb_sets
 from pipelines.evaluation.result import AnchorNumbers, EvaluationResult
 from pipelines.evaluation.scope import SPLITS, choose_split, record_starts, used_spans
 from pipelines.inputs import read_dna_region, resolve_device
@@ -127,10 +127,19 @@ def corpus_windows(source: Any, seq_len: int, max_windows: int | None = None) ->
 def anchor_numbers(train_units: list[np.ndarray], windows: list[torch.Tensor] | list[np.ndarray],
                    max_order: int) -> AnchorNumbers:
     """Markov (every order, best) and xz/zstd bits/byte on the windows' predicted bytes."""
-    arrays = [np.asarray(w, dtype=np.uint8) for w in windows]
-    compressed = compressed_bpb(arrays)
-    return AnchorNumbers(markov_bpb(train_units, arrays, max_order), xz=compressed.xz,
-                         zstd=compressed.zstd, compressed=compressed.data_bytes)
+    return anchor_numbers_sets(train_units, [windows], max_order)[0]
+
+
+def anchor_numbers_sets(train_units: list[np.ndarray], sets: Sequence[Sequence[torch.Tensor | np.ndarray]],
+                        max_order: int) -> list[AnchorNumbers]:
+    """`anchor_numbers` of several sets of windows; the Markov counts (the costly part) are made once."""
+    arrays = [[np.asarray(w, dtype=np.uint8) for w in ws] for ws in sets]
+    out = []
+    for markov, ws in zip(markov_bpb_sets(train_units, arrays, max_order), arrays, strict=True):
+        compressed = compressed_bpb(ws)
+        out.append(AnchorNumbers(markov, xz=compressed.xz, zstd=compressed.zstd,
+                                 compressed=compressed.data_bytes))
+    return out
 
 
 def training_units(spec: str | list[str], eval_fraction: float, seed: int, data_dir: str | None = None,

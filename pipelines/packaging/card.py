@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hnet_bio.errors import CheckpointError
 from hnet_bio.metadata import CheckpointMetadata
+from modalities.corpora import CORPORA
 from pipelines.packaging.card_facts import AnchorFacts, CardFacts, MeasuredSet, TrainingFacts
 from pipelines.units import human_bytes
 
@@ -81,18 +82,32 @@ def _intro(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
     ]
 
 
+def _names(names: list[str] | None, most: int = 30) -> str:
+    names = names or []
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
+
+
 def _data(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
-    t, held = facts.training, facts.evaluation.held_out.units or []
-    return [
+    t, ev = facts.training, facts.evaluation
+    genus = _held_genus(ev.held_out.corpus)
+    lines = [
         "## Data", "",
         f"- Byte convention: `{meta.byte_convention}`"
         + (f", {meta.sample_rate} samples per second" if meta.sample_rate else "") + ".",
         f"- Training split: {t.split_units} {t.unit_kind} of `{t.corpus}`, "
-        f"{human_bytes(t.split_bytes)} ({', '.join(t.split_names[:20])}"
-        + (", ..." if len(t.split_names) > 20 else "") + ").",
-        f"- Held out (never trained on): {', '.join(held[:30])}" + (", ..." if len(held) > 30 else "") + ".",
-        "",
+        f"{human_bytes(t.split_bytes)} ({_names(t.split_names, 20)}).",
+        f"- Held out (never trained on){f', the whole genus {genus}' if genus else ''}: "
+        f"{_names(ev.held_out.units)}.",
     ]
+    if ev.held_out_strains is not None:
+        lines.append(f"- Held out as well (never trained on), sister strains of the trained species: "
+                     f"{_names(ev.held_out_strains.units)}.")
+    return [*lines, ""]
+
+
+def _held_genus(corpus: str) -> str:
+    """The genus a named corpus holds out whole ("" for any other corpus)."""
+    return CORPORA[corpus].held_group if corpus in CORPORA else ""
 
 
 def _training(meta: CheckpointMetadata, t: TrainingFacts, facts: CardFacts) -> list[str]:
@@ -133,6 +148,24 @@ def _regression(facts: CardFacts) -> list[str]:
             f"bytes per chunk {_chunks(reg.bytes_per_chunk)}.", ""]
 
 
+def _history(facts: CardFacts, unit: str) -> list[str]:
+    """Earlier versions' numbers, as their own cards stated them (on their own held-out sets)."""
+    old = facts.previous_versions()
+    if not old:
+        return []
+    lines = [f"## Version history (this is version {facts.version or 1})", "",
+             "Each earlier version's numbers as its own card measured them: the held-out sets may differ "
+             "from this version's (see the held-out column).", "",
+             f"| version | packaged | trained on | steps | bytes (epochs) | parameters "
+             f"| held-out bits/{unit} | held-out strains | absent genus |", "|---" * 9 + "|"]
+    for v in old:
+        lines.append(f"| {v.version} | {v.packaged} | `{v.corpus}` | {v.steps:,} "
+                     f"| {human_bytes(v.train_bytes)} ({v.epochs:.2f}) | {v.parameters / 1e6:.2f}M "
+                     f"| {v.held_out_bpb:.4f} ({v.held_out}) | {_f(v.held_out_strains_bpb)} "
+                     f"| {_f(v.absent_genus_bpb)} |")
+    return [*lines, ""]
+
+
 def render_card(meta: CheckpointMetadata, facts: CardFacts | None = None) -> str:
     """The model card (Markdown) of a packaged model: its metadata and card facts (by default the
     ones in ``meta.extra``)."""
@@ -143,13 +176,18 @@ def render_card(meta: CheckpointMetadata, facts: CardFacts | None = None) -> str
     unit = "base" if meta.modality == "dna" else "byte"
     lines = _intro(meta, facts) + _data(meta, facts) + _training(meta, facts.training, facts)
     lines += ["## Held-out numbers", "", ev.rule, ""]
-    held_title = "Held-out " + ("strains" if meta.modality == "dna" else "files")
+    genus = _held_genus(ev.held_out.corpus)
+    held_title = (f"A held-out genus ({genus})" if genus
+                  else "Held-out " + ("strains" if meta.modality == "dna" else "files"))
     lines += _eval_section(held_title, ev.held_out, unit)
+    if ev.held_out_strains is not None:
+        lines += _eval_section("Held-out strains of the trained species", ev.held_out_strains, unit)
     if ev.absent_genus is not None:
         lines += _eval_section("A genus absent from training", ev.absent_genus, unit)
     if ev.anchor_note:
         lines += [ev.anchor_note, ""]
     lines += _regression(facts)
+    lines += _history(facts, unit)
     lines += ["## Known limitations", ""] + [f"- {x}" for x in facts.limitations]
     p = facts.packaged
     lines += ["", "## How this card was made", "",

@@ -128,15 +128,56 @@ class MeasuredSet(_Facts):
 
 @dataclass(frozen=True)
 class EvaluationFacts(_Facts):
-    """The card's held-out numbers: the rule, the held-out split, for DNA a genus absent from training."""
+    """The card's held-out numbers: the rule, the held-out split, for DNA a genus absent from training.
 
-    _OMIT_NONE = ("absent_genus", "anchor_note")
-    _NESTED: ClassVar[dict[str, type[_Facts]]] = {"held_out": MeasuredSet, "absent_genus": MeasuredSet}
+    held_out_strains: for a corpus that holds out a whole genus (``dna-bacteria-genus``), the other
+    held-out files as well, the sister strains of the trained species (the split neither trains on).
+    """
+
+    _OMIT_NONE = ("absent_genus", "anchor_note", "held_out_strains")
+    _NESTED: ClassVar[dict[str, type[_Facts]]] = {"held_out": MeasuredSet, "absent_genus": MeasuredSet,
+                                                   "held_out_strains": MeasuredSet}
 
     rule: str
     held_out: MeasuredSet
     absent_genus: MeasuredSet | None = None
     anchor_note: str | None = None  # why there are no anchors, when they were not measured
+    held_out_strains: MeasuredSet | None = None
+
+
+@dataclass(frozen=True)
+class VersionRecord(_Facts):
+    """One earlier version of a shipped model, as its card said: kept in the newer card's history."""
+
+    version: int
+    packaged: str
+    sha256: str
+    corpus: str
+    steps: int
+    train_bytes: int
+    epochs: float
+    parameters: int
+    held_out: str  # what the held-out number is on, in a few words
+    held_out_bpb: float
+    held_out_strains_bpb: float | None
+    absent_genus_bpb: float | None
+
+    @classmethod
+    def of(cls, meta: CheckpointMetadata, facts: CardFacts) -> VersionRecord:
+        ev, t = facts.evaluation, facts.training
+        strains = ev.held_out_strains
+        return cls(version=facts.version or 1, packaged=facts.packaged.date, sha256=facts.weights.sha256,
+                   corpus=t.corpus, steps=t.steps, train_bytes=meta.train_bytes or 0, epochs=t.epochs,
+                   parameters=facts.parameters, held_out=held_out_label(ev.held_out),
+                   held_out_bpb=ev.held_out.bits_per_byte,
+                   held_out_strains_bpb=strains.bits_per_byte if strains else None,
+                   absent_genus_bpb=ev.absent_genus.bits_per_byte if ev.absent_genus else None)
+
+
+def held_out_label(ev: MeasuredSet) -> str:
+    """A few words for a held-out set: its corpus, its split and what it holds."""
+    units = ev.units or []
+    return f"`{ev.corpus}` {ev.split or 'all'}: {', '.join(units[:6])}" + (", ..." if len(units) > 6 else "")
 
 
 @dataclass(frozen=True)
@@ -223,7 +264,7 @@ class PackagedFacts(_Facts):
 class CardFacts(_Facts):
     """Everything a shipped model's card states beyond `CheckpointMetadata`."""
 
-    _OMIT_NONE = ("regression_slice",)
+    _OMIT_NONE = ("regression_slice", "version", "history")
     _NESTED: ClassVar[dict[str, type[_Facts]]] = {
         "weights": WeightsFacts, "training": TrainingFacts, "evaluation": EvaluationFacts,
         "regression_slice": RegressionSlice, "packaged": PackagedFacts}
@@ -236,6 +277,11 @@ class CardFacts(_Facts):
     regression_slice: RegressionSlice | None
     packaged: PackagedFacts
     limitations: list[str]
+    version: int | None = None  # None: a card from before versions were counted, version 1
+    history: list[dict[str, Any]] | None = None  # earlier versions (`VersionRecord` JSON), oldest first
+
+    def previous_versions(self) -> list[VersionRecord]:
+        return [VersionRecord.from_json(h, f"history[{i}]") for i, h in enumerate(self.history or [])]
 
     @classmethod
     def from_metadata(cls, meta: CheckpointMetadata, where: str = "metadata.json") -> CardFacts | None:

@@ -6,6 +6,8 @@ predicted from context inside its window. The byte sets:
 
 - held-out: the corpus's eval split exactly as pretraining made it (the held-out strains of
   ``dna-bacteria``, the held-out files of ``audio-speech``), an evenly spaced subset of windows;
+- held-out strains (a corpus that holds out a whole genus, ``dna-bacteria-genus``): the files it
+  neither trains nor evaluates on, the sister strains of the trained species;
 - absent genus (DNA models): the Leptospira draft genome of ``dna-annotated``, a genus that is in
   no training corpus;
 - regression slice: the first `SLICE_WINDOWS` windows of fixed files under ``tests/data``, small
@@ -27,10 +29,10 @@ import numpy as np
 import torch
 
 from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
-from modalities.corpora import CORPORA, corpus_files, open_corpus
+from modalities.corpora import CORPORA, Corpus, corpus_files, open_corpus
 from modalities.dna import read_fasta
 from pipelines.errors import UsageError
-from pipelines.evaluation.heldout import anchor_numbers, corpus_windows, training_units
+from pipelines.evaluation.heldout import anchor_numbers_sets, corpus_windows, training_units
 from pipelines.packaging.card_facts import (
     AnchorFacts,
     Coverage,
@@ -94,6 +96,26 @@ def held_out_windows(corpus: str, seq_len: int, max_windows: int | None, eval_fr
     return windows, Coverage(corpus=corpus, split="eval", units=names, split_bytes=c.total_bytes)
 
 
+def held_out_strain_windows(corpus: str, seq_len: int, max_windows: int | None, eval_fraction: float = 0.05,
+                            seed: int = 0, data_dir: str | None = None
+                            ) -> tuple[list[torch.Tensor], Coverage] | None:
+    """For a corpus that holds out a whole genus: windows over the files it neither trains nor
+    evaluates on (the sister strains of the trained species, held out so that a model trained on it
+    is tested on both). None for any other corpus."""
+    info = CORPORA.get(corpus)
+    if info is None or not info.held_group:
+        return None
+    parts = {split: open_corpus(corpus, split=split, data_dir=data_dir, eval_fraction=eval_fraction,
+                                seed=seed) for split in ("all", "train", "eval")}
+    used = {u.source for split in ("train", "eval") for u in parts[split].units}
+    every = parts["all"]
+    c = Corpus([u for u in every.units if u.source not in used], every.modality, every.sample_rate,
+               every.spec, "held-out strains", every.source)
+    windows = _windows_of(c, seq_len, max_windows)
+    names = sorted({Path(u.source).name for u in c.units})
+    return windows, Coverage(corpus=corpus, split=c.split, units=names, split_bytes=c.total_bytes)
+
+
 def absent_genus_windows(seq_len: int, max_windows: int | None,
                          data_dir: str | None = None) -> tuple[list[torch.Tensor], Coverage]:
     """Windows over the Leptospira genome of ``dna-annotated`` (every contig at least a window long)."""
@@ -132,33 +154,57 @@ def classical_anchors(train_units: Sequence[np.ndarray], windows: Sequence[torch
     """Best order-k Markov model (counted on ``train_units``), xz and zstd, in bits/byte, on the
     predicted bytes of ``windows`` (``w[1:]`` of each window, context inside the window): the
     numbers `hnet-bio evaluate` reports, as a card states them."""
-    found = anchor_numbers(list(train_units), list(windows), max_order)
-    return AnchorFacts(markov_best_order=found.markov.best_order, markov=found.markov.best_bpb,
-                       markov_by_order=found.markov.bpb_by_order, xz=found.xz, zstd=found.zstd)
+    return classical_anchor_sets(train_units, [windows], max_order)[0]
+
+
+def classical_anchor_sets(train_units: Sequence[np.ndarray], sets: Sequence[Sequence[torch.Tensor]],
+                          max_order: int = 12) -> list[AnchorFacts]:
+    """`classical_anchors` of several sets of windows, the Markov model counted once for all."""
+    found = anchor_numbers_sets(list(train_units), [list(ws) for ws in sets], max_order)
+    return [AnchorFacts(markov_best_order=f.markov.best_order, markov=f.markov.best_bpb,
+                        markov_by_order=f.markov.bpb_by_order, xz=f.xz, zstd=f.zstd) for f in found]
 
 
 # --------------------------------------------------------------------------- a card's numbers
 
-def _measured_set(model: torch.nn.Module, windows: list[torch.Tensor], coverage: Coverage, what: str,
-                  train_units: list[np.ndarray] | None, max_order: int, batch_size: int,
-                  say: TextIO | None) -> MeasuredSet:
-    """bits/byte and bytes per chunk of ``model`` on ``windows``, and the anchors on the same bytes."""
-    m = measure(model, windows, batch_size)
-    if say:
-        say.write(f"package:   {m.bits_per_byte:.4f} bits/byte, bytes/chunk {m.bytes_per_chunk}\n")
-    anchors = None
-    if train_units is not None:
-        anchors = classical_anchors(train_units, windows, max_order)
+@dataclass(frozen=True)
+class _Set:
+    """One set of windows a card measures, before measuring: what it is and which bytes."""
+
+    what: str
+    coverage: Coverage
+    windows: list[torch.Tensor]
+
+
+def _measured_sets(model: torch.nn.Module, sets: list[_Set], train_units: list[np.ndarray] | None,
+                   max_order: int, batch_size: int, say: TextIO | None) -> list[MeasuredSet]:
+    """bits/byte and bytes per chunk of ``model`` on each set, and the anchors on the same bytes."""
+    found = []
+    for one in sets:
+        m = measure(model, one.windows, batch_size)
         if say:
-            say.write(f"package:   anchors: Markov order {anchors.markov_best_order} {anchors.markov:.4f}, "
-                      f"xz {anchors.xz:.4f}, zstd {anchors.zstd:.4f}\n")
-    return MeasuredSet.of(what, coverage, m, int(windows[0].numel()), anchors)
+            say.write(f"package:   {m.bits_per_byte:.4f} bits/byte, bytes/chunk {m.bytes_per_chunk} "
+                      f"({one.coverage.split or one.coverage.file})\n")
+        found.append(m)
+    anchors: list[AnchorFacts | None] = [None] * len(sets)
+    if train_units is not None:
+        if say:
+            say.write(f"package: classical anchors (Markov up to order {max_order}, xz, zstd)\n")
+        counted = classical_anchor_sets(train_units, [one.windows for one in sets], max_order)
+        for a in counted:
+            if say:
+                say.write(f"package:   anchors: Markov order {a.markov_best_order} {a.markov:.4f}, "
+                          f"xz {a.xz:.4f}, zstd {a.zstd:.4f}\n")
+        anchors = list(counted)
+    return [MeasuredSet.of(one.what, one.coverage, m, int(one.windows[0].numel()), a)
+            for one, m, a in zip(sets, found, anchors, strict=True)]
 
 
 def card_evaluation(model: torch.nn.Module, source: PackageSource, plan: MeasurePlan,
                     say: TextIO | None = None) -> EvaluationFacts:
     """The card's held-out numbers of ``model`` (the shipped weights): the held-out split of the
-    run's corpus and, for DNA, the absent genus; with the anchors unless ``plan.anchors`` is off."""
+    run's corpus, for a corpus holding out a genus its held-out strains too and, for DNA, the
+    absent genus; with the anchors unless ``plan.anchors`` is off."""
     corpus, cfg, dna = source.corpus, source.config, source.metadata.modality == "dna"
     seq_len, eval_fraction, seed = cfg.train.seq_len, cfg.data.eval_fraction, cfg.train.seed
     # The Markov anchor sees what the model saw: with reverse-complement augmentation, both strands.
@@ -168,21 +214,30 @@ def card_evaluation(model: torch.nn.Module, source: PackageSource, plan: Measure
     if say:
         say.write(f"package: held-out split of {corpus} (up to {plan.eval_windows} windows)\n")
     windows, coverage = held_out_windows(corpus, seq_len, plan.eval_windows, eval_fraction, seed)
-    subset = "an evenly spaced subset of" if len(windows) >= plan.eval_windows else "all"
-    what = (f"The held-out {'strains' if dna else 'files'} of `{corpus}` (the eval split of pretraining): "
-            f"{subset} its windows (a tail shorter than a window is left out).")
-    held = _measured_set(model, windows, coverage, what, train_units, plan.max_order, plan.batch_size, say)
-    absent = None
+    genus = CORPORA[corpus].held_group if corpus in CORPORA else ""
+    kind = f"genus {genus} (every genome of it)" if genus else ("strains" if dna else "files")
+    sets = [_Set(f"The held-out {kind} of `{corpus}` (the eval split of pretraining): "
+                 f"{_subset(windows, plan)} its windows (a tail shorter than a window is left out).",
+                 coverage, windows)]
+    found = held_out_strain_windows(corpus, seq_len, plan.eval_windows, eval_fraction, seed)
+    if found is not None:
+        windows, coverage = found
+        sets.append(_Set(f"The held-out strains of the genera `{corpus}` trains on (one genome per "
+                         f"species, as in `dna-bacteria`'s split; never trained on): "
+                         f"{_subset(windows, plan)} their windows.", coverage, windows))
     if dna and plan.absent_windows > 0:
-        if say:
-            say.write(f"package: absent genus, Leptospira (up to {plan.absent_windows} windows)\n")
         windows, coverage = absent_genus_windows(seq_len, plan.absent_windows)
-        what = ("The Leptospira draft genome of `dna-annotated` (any2fasta-examples, test.gbk.gz): a "
-                "genus in no training corpus.")
-        absent = _measured_set(model, windows, coverage, what, train_units, plan.max_order, plan.batch_size,
-                               say)
+        sets.append(_Set("The Leptospira draft genome of `dna-annotated` (any2fasta-examples, test.gbk.gz): "
+                         "a genus in no training corpus.", coverage, windows))
+    measured = _measured_sets(model, sets, train_units, plan.max_order, plan.batch_size, say)
+    by_kind = dict(zip(("held", *(("strains",) if found is not None else ()), "absent"), measured))
     note = None if plan.anchors else "The classical anchors were not measured for this card."
-    return EvaluationFacts(rule=rule, held_out=held, absent_genus=absent, anchor_note=note)
+    return EvaluationFacts(rule=rule, held_out=by_kind["held"], absent_genus=by_kind.get("absent"),
+                           anchor_note=note, held_out_strains=by_kind.get("strains"))
+
+
+def _subset(windows: list[torch.Tensor], plan: MeasurePlan) -> str:
+    return "an evenly spaced subset of" if len(windows) >= plan.eval_windows else "all"
 
 
 def card_regression_slice(shipped: torch.nn.Module, fp32: torch.nn.Module, source: PackageSource,

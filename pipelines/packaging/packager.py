@@ -27,23 +27,30 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import torch
 
 import hnet_bio
 from hnet_bio import shipped as registry
 from hnet_bio.atomic import atomic_write_json, atomic_write_text, fsync_dir
-from hnet_bio.checkpoint import METADATA_FILE, WEIGHTS_FILE, load_pretrained, save_pretrained
+from hnet_bio.checkpoint import METADATA_FILE, WEIGHTS_FILE, load_pretrained, read_metadata, save_pretrained
 from hnet_bio.dtypes import cast_model
 from hnet_bio.errors import CheckpointError
 from hnet_bio.lm import HNetLM, IsotropicLM
 from hnet_bio.metadata import CheckpointMetadata
 from hnet_bio.shipped import CARD_FILE
+from modalities.corpora import CORPORA
 from pipelines.packaging.card import render_card
-from pipelines.packaging.card_facts import CardFacts, PackagedFacts, SliceRecord, WeightsFacts
+from pipelines.packaging.card_facts import CardFacts, PackagedFacts, SliceRecord, VersionRecord, WeightsFacts
 from pipelines.packaging.measures import MeasurePlan, card_evaluation, card_regression_slice
-from pipelines.packaging.provenance import REPO_ROOT, PackageSource, open_source, training_facts
+from pipelines.packaging.provenance import (
+    REPO_ROOT,
+    PackageSource,
+    open_source,
+    repo_relative,
+    training_facts,
+)
 from pipelines.runs.run_dir import RunDir
 from pipelines.units import human_bytes
 
@@ -88,7 +95,7 @@ def package_model(run: str | os.PathLike[str], name: str, checkpoint: str | None
             progress.write(f"package: {name} from {source.checkpoint} ({source.metadata.modality}); "
                            f"bf16 weights into {staging}\n")
         meta, facts = _write_model(staging, name, source, model32, plan, hardware, limitations or [],
-                                   command, progress)
+                                   command, progress, previous_card(out))
         _swap_into_place(staging, out)
     finally:
         if staging.exists():
@@ -102,7 +109,8 @@ def package_model(run: str | os.PathLike[str], name: str, checkpoint: str | None
 
 def _write_model(staging: Path, name: str, source: PackageSource, model32: HNetLM | IsotropicLM,
                  plan: MeasurePlan, hardware: str | None, limitations: list[str], command: str | None,
-                 say: TextIO | None) -> tuple[CheckpointMetadata, CardFacts]:
+                 say: TextIO | None, previous: tuple[CheckpointMetadata, CardFacts] | None = None,
+                 ) -> tuple[CheckpointMetadata, CardFacts]:
     """Store bf16 weights in ``staging``, measure them, and write the metadata, recipe and card beside."""
     save_pretrained(cast_model(copy.deepcopy(model32), torch.bfloat16), staging)
     shipped = _byte_lm(load_pretrained(staging)[0])  # float32, exactly what a user gets
@@ -119,7 +127,7 @@ def _write_model(staging: Path, name: str, source: PackageSource, model32: HNetL
         evaluation=evaluation, regression_slice=regression,
         packaged=PackagedFacts(date=_now(), torch=torch.__version__, hnet_bio=hnet_bio.__version__,
                                command=command or "hnet-bio package"),
-        limitations=[])
+        limitations=[], **_versioning(previous, source))
     ck = source.metadata
     seq_len = source.config.train.seq_len
     meta = CheckpointMetadata(
@@ -135,6 +143,29 @@ def _write_model(staging: Path, name: str, source: PackageSource, model32: HNetL
     return meta, facts
 
 
+def previous_card(out: Path) -> tuple[CheckpointMetadata, CardFacts] | None:
+    """The card of the model ``out`` holds now, if it is a packaged one: the next version keeps its
+    numbers in its history."""
+    if not (out / METADATA_FILE).is_file():
+        return None
+    meta = read_metadata(out)
+    facts = CardFacts.from_metadata(meta, str(out / METADATA_FILE))
+    return (meta, facts) if facts is not None else None
+
+
+def _versioning(previous: tuple[CheckpointMetadata, CardFacts] | None,
+                source: PackageSource) -> dict[str, Any]:
+    """``version`` and ``history`` of a new card: one more than the card it replaces, whose numbers
+    join the history; packaging the same checkpoint again keeps its version and history."""
+    if previous is None:
+        return {}
+    meta, facts = previous
+    if facts.training.source_checkpoint == repo_relative(source.checkpoint) and meta.step == source.step:
+        return {"version": facts.version, "history": facts.history}
+    return {"version": (facts.version or 1) + 1,
+            "history": [*(facts.history or []), VersionRecord.of(meta, facts).to_json()]}
+
+
 def card_limitations(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
     """The known limitations every card states: size, context, the data's reach, the anchors' bias."""
     t = facts.training
@@ -142,9 +173,11 @@ def card_limitations(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
            f"{human_bytes(t.split_bytes)}; a demonstration model, not a state-of-the-art one.",
            f"Context is one window of {meta.seq_len or 0:,} bytes; nothing beyond it is used."]
     if meta.modality == "dna":
-        out += ["Trained on four bacterial genera (Escherichia, Helicobacter, Staphylococcus, Vibrio); "
-                "other taxa (eukaryotes, viruses, other bacteria) are out of distribution: see the "
-                "absent-genus number.",
+        genus = CORPORA[t.corpus].held_group if t.corpus in CORPORA else ""
+        trained = ("three bacterial genera (Escherichia, Helicobacter, Staphylococcus; Vibrio is held out)"
+                   if genus else "four bacterial genera (Escherichia, Helicobacter, Staphylococcus, Vibrio)")
+        out += [f"Trained on {trained}; other taxa (eukaryotes, viruses, other bacteria) are out of "
+                "distribution: see the held-out and absent genus numbers.",
                 "Upper-case bases only (soft-masking is not modelled); reverse complements were seen "
                 "through augmentation."]
     else:

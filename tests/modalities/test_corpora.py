@@ -14,7 +14,7 @@ import pytest
 from modalities import dna
 from modalities.corpora import CORPORA, corpus_files, default_data_dir, list_corpora, open_corpus
 from modalities.errors import CorpusError, FastaFormatError, MissingInputError
-from modalities.splits import Unit, split_units
+from modalities.splits import Unit, describe_held_out, split_units
 from tests.paths import DATA, ROOT
 
 FASTAS = [DATA / "ecoli_MG1655_20kb.fa", DATA / "saureus_N315_20kb.fa", DATA / "vcholerae_O395_20kb.fa"]
@@ -27,10 +27,11 @@ pytestmark = pytest.mark.usefixtures("cache_dir")
 
 def test_registry_and_presence(tmp_path: Path) -> None:
     rows = {r.name: r for r in list_corpora(tmp_path)}
-    assert set(rows) == {"dna-sample", "dna-bacteria", "dna-annotated", "audio-speech", "audio-music"}
+    assert set(rows) == {"dna-sample", "dna-bacteria", "dna-bacteria-genus", "dna-annotated", "audio-speech",
+                         "audio-music"}
     assert rows["dna-sample"].present and rows["dna-sample"].files == 1
     assert rows["dna-sample"].bytes == SAMPLE.stat().st_size < 1_000_000
-    for name in ("dna-bacteria", "dna-annotated", "audio-speech", "audio-music"):
+    for name in ("dna-bacteria", "dna-bacteria-genus", "dna-annotated", "audio-speech", "audio-music"):
         assert not rows[name].present and rows[name].files == 0
         with pytest.raises(CorpusError) as info:
             open_corpus(name, data_dir=tmp_path)
@@ -109,6 +110,24 @@ def test_split_by_group_holds_out_one_file_per_group() -> None:
         split_units(units, "test")
 
 
+def test_split_holding_out_a_group_nests_inside_the_by_group_split() -> None:
+    units = [Unit(f"{g}{i}", f"/{g}/{i}.fa", "b", 0, 10 + i, g) for g, n in (("a", 3), ("b", 2), ("v", 4))
+             for i in range(n)]
+    for seed in range(5):
+        ev = split_units(units, "eval", seed=seed, by_group=True, held_group="v")
+        train = split_units(units, "train", seed=seed, by_group=True, held_group="v")
+        strains = split_units(units, "eval", seed=seed, by_group=True)  # one file per group
+        assert sorted(u.name for u in ev) == ["v0", "v1", "v2", "v3"]  # the whole group, every file
+        assert {u.group for u in train} == {"a", "b"}
+        # train leaves out the by-group held-out files too: a model trained on it has seen neither set
+        assert {u.source for u in train}.isdisjoint(u.source for u in strains)
+        assert len(train) == 9 - 4 - 2
+    line = describe_held_out(units, 0.05, seed=0, by_group=True, held_group="v")
+    assert line.startswith("held out the whole group v: 4 files (46 of 100 bytes, 46.0%)"), line
+    with pytest.raises(ValueError, match="'w' is not among the groups"):
+        split_units(units, "eval", by_group=True, held_group="w")
+
+
 def test_bad_specs(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="unknown corpus name"):
         open_corpus("dna-bacterias")
@@ -137,6 +156,18 @@ def test_dna_bacteria_holds_out_one_strain_per_species() -> None:
     assert {u.source for u in train.units}.isdisjoint(u.source for u in ev.units)
     assert len({u.source for u in train.units}) == 12 and train.total_bytes + ev.total_bytes > 45_000_000
     assert np.all(np.isin(ev.read(0, 0, 10_000), np.frombuffer(b"ACGTNRYKMSWBDHV", np.uint8)))
+
+
+@pytest.mark.skipif(not BACTERIA_PRESENT, reason="full corpus not fetched; run scripts/fetch_data.sh")
+def test_dna_bacteria_genus_holds_out_vibrio_and_trains_on_neither_held_out_set() -> None:
+    strain_train, strain_eval = open_corpus("dna-bacteria", "train"), open_corpus("dna-bacteria", "eval")
+    train, ev = open_corpus("dna-bacteria-genus", "train"), open_corpus("dna-bacteria-genus", "eval")
+    assert {Path(u.source).parent.parent.name for u in ev.units} == {"V.Cholerae"}
+    assert len({u.source for u in ev.units}) == 4  # every Vibrio genome
+    vibrio = {u.source for u in ev.units}
+    assert {u.source for u in train.units} == {u.source for u in strain_train.units} - vibrio
+    assert {u.source for u in train.units}.isdisjoint(u.source for u in strain_eval.units)
+    assert train.total_bytes == 22_665_304 and "held out the whole group V.Cholerae" in ev.source["held_out"]
 
 
 def test_few_records_give_their_tails_not_one_whole_record() -> None:

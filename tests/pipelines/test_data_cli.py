@@ -33,7 +33,8 @@ def test_data_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["name", "modality", "files", "size", "present", "path"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
-    assert set(rows) == {"dna-sample", "dna-bacteria", "dna-annotated", "audio-speech", "audio-music"}
+    assert set(rows) == {"dna-sample", "dna-bacteria", "dna-bacteria-genus", "dna-annotated", "audio-speech",
+                         "audio-music"}
     assert rows["dna-sample"][1:3] == ["dna", "1"] and rows["dna-sample"][5] == "yes"
     assert rows["audio-music"][1] == "audio" and rows["audio-music"][5] == "no"
     assert rows["audio-music"][-1].startswith(str(tmp_path))

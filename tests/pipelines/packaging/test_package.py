@@ -11,6 +11,7 @@ import hashlib
 import json
 import lzma
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from safetensors import safe_open
 from hnet_bio import load_pretrained
 from hnet_bio.checkpoint import read_metadata
 from hnet_bio.dtypes import FP32_KEEP
+from modalities.corpora import CORPORA, corpus_files, open_corpus
 from pipelines.cli import main
 from pipelines.packaging import measures as mm
 from pipelines.packaging.card import render_card
@@ -106,6 +108,29 @@ def test_package_writes_a_measured_model(run: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.parent.iterdir()) == ["tiny-sample"]
 
 
+def test_a_new_version_keeps_the_numbers_of_the_old_ones(run: Path, tmp_path: Path) -> None:
+    """Packaging another checkpoint over a shipped model makes the next version and keeps the old card's
+    numbers in its history; packaging the same checkpoint again is a re-packaging, not a version."""
+    out, kw = tmp_path / "m", {"recipe": RECIPE, "absent_windows": 0, "anchors": False,
+                                "slice_out": tmp_path / "s.json"}
+    first = package_model(run, "tiny-sample", out_dir=out, eval_windows=3, **kw).facts
+    assert first.version is None and first.history is None  # a first card: version 1, no history
+    other = tmp_path / "other-checkpoint"
+    shutil.copytree(run / "checkpoints" / "step-00000003", other)
+    second = package_model(run, "tiny-sample", checkpoint=str(other), out_dir=out, eval_windows=2, **kw).facts
+    (old,) = second.previous_versions()
+    assert second.version == 2 and old.version == 1 and old.steps == 3 and old.train_bytes == 3 * 4 * 128
+    assert old.held_out_bpb == first.evaluation.held_out.bits_per_byte and old.absent_genus_bpb is None
+    assert old.sha256 == first.weights.sha256 and old.held_out.startswith("`dna-sample` eval")
+    card = (out / "README.md").read_text()
+    assert "## Version history (this is version 2)" in card and f"| {old.held_out_bpb:.4f} (" in card
+    again = package_model(run, "tiny-sample", checkpoint=str(other), out_dir=out, eval_windows=2, **kw).facts
+    assert again.version == 2 and again.history == second.history
+    third = package_model(run, "tiny-sample", out_dir=out, eval_windows=2, **kw).facts
+    assert third.version == 3 and [v.version for v in third.previous_versions()] == [1, 2]
+    assert CardFacts.from_metadata(read_metadata(out)) == third
+
+
 def test_anchors_are_measured_on_the_same_bytes(run: Path, tmp_path: Path) -> None:
     res = package_model(run, "tiny-sample", out_dir=tmp_path / "m", recipe=RECIPE, eval_windows=4,
                         absent_windows=0, max_order=2, slice_out=tmp_path / "s.json")
@@ -115,6 +140,21 @@ def test_anchors_are_measured_on_the_same_bytes(run: Path, tmp_path: Path) -> No
     data = b"".join(w[1:].numpy().tobytes() for w in windows)
     assert anchors.xz == 8 * len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)) / len(data)
     assert len(anchors.markov_by_order) == 3 and anchors.markov == min(anchors.markov_by_order)
+
+
+@pytest.mark.skipif(not corpus_files(CORPORA["dna-bacteria"]), reason="run scripts/fetch_data.sh")
+def test_held_out_strains_are_what_the_genus_split_neither_trains_nor_evaluates_on() -> None:
+    found = mm.held_out_strain_windows("dna-bacteria-genus", 128, 6)
+    assert found is not None
+    windows, cov = found
+    strains = open_corpus("dna-bacteria", "eval")
+    expected = sorted(Path(u.source).name for u in strains.units if "V.Cholerae" not in u.source)
+    assert cov.units == expected == ["MG1655-K12.fasta.gz", "N315.fasta.gz", "Puno120.fasta.gz"]
+    assert len(windows) == 6 and cov.split == "held-out strains"
+    # every window is bytes of one of those genomes
+    first = next(u for u in strains.units if Path(u.source).name == expected[0])
+    assert bytes(windows[0].numpy()) == bytes(strains.read(strains.units.index(first), 0, 129))
+    assert mm.held_out_strain_windows("dna-bacteria", 128, 6) is None
 
 
 def test_run_history_sums_sessions(tmp_path: Path) -> None:
