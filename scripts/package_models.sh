@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${1:-runs}
 PY=${PYTHON:-.venv/bin/python}
-HARDWARE=${HARDWARE:-"CPU only: one torch thread on a 2-core VM shared with other work (about 4 other CPU-bound jobs), no GPU"}
+HARDWARE=${HARDWARE:-"CPU only: 2 processes (torchrun DDP) of one torch thread each on a 2-core VM, no GPU"}
 CHOICE=${CHOICE:-last}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 for name in dna-bacteria-small audio-speech-small; do
