@@ -63,6 +63,12 @@ CORPORA: dict[str, CorpusInfo] = {c.name: c for c in (
 )}
 
 
+def held_group_of(name: str) -> str:
+    """The group (genus) a named corpus holds out whole; "" for any other corpus or a file list."""
+    info = CORPORA.get(name)
+    return info.held_group if info is not None else ""
+
+
 @dataclass(frozen=True)
 class CorpusStatus:
     """One row of ``hnet-bio data list``."""

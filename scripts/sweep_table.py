@@ -1,36 +1,39 @@
-"""One row per run directory under a sweep folder: parameters, final held-out bits/byte, speed.
+"""One row per run directory under a sweep folder: learning rate, final held-out bits/byte, bytes
+per chunk at the first log and at the end, median training speed.
 
 Usage: python scripts/sweep_table.py runs/sweep-v2
 """
 
 from __future__ import annotations
 
-import json
+import statistics
 import sys
 from pathlib import Path
 
+from pipelines.runs.run_dir import RunDir
+from pipelines.training.train_config import read_config
 
-def row(run: Path) -> str:
-    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    evals = [x for x in lines if x.get("kind") == "eval"]
-    trains = [x for x in lines if x.get("kind") == "train"]
+
+def row(path: Path) -> str:
+    run = RunDir(path)
+    evals, trains = run.eval_records(), run.train_records()
     if not evals or not trains:
-        return f"| {run.name} | (unfinished) | | | |"
+        return f"| {path.name} | (unfinished) | | | | |"
     last = evals[-1]
-    cfg = json.loads((run / "pretrain_config.json").read_text())
-    rates = [x["bytes_per_s"] for x in trains if x.get("bytes_per_s")]
-    rate = sorted(rates)[len(rates) // 2] / 1000 if rates else float("nan")
-    early = next((x["compression"] for x in trains if x.get("compression")), None)
-    chunk = last.get("eval_compression") or ["-"]
-    return (f"| {run.name} | {cfg['train']['lr']:g} | {last['eval_bpb']:.4f} | "
-            f"{early[0] if early else '-'} | {chunk[0]} | {rate:.2f} |")
+    rates = [t.bytes_per_s for t in trains if t.bytes_per_s]
+    rate = statistics.median(rates) / 1000 if rates else float("nan")
+    early = next((t.compression[0] for t in trains if t.compression), None)
+    chunk = last.eval_compression[0] if last.eval_compression else None
+    lr = read_config(path).train.lr
+    return (f"| {path.name} | {lr:g} | {last.eval_bpb:.4f} | {early if early is not None else '-'} | "
+            f"{chunk if chunk is not None else '-'} | {rate:.2f} |")
 
 
 def main(folder: str) -> None:
     print("| run | lr | held-out bits/base at the end | bytes/chunk, first log | at the end | median kB/s |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for run in sorted(p for p in Path(folder).iterdir() if (p / "metrics.jsonl").is_file()):
-        print(row(run))
+    for path in sorted(p for p in Path(folder).iterdir() if RunDir(p).metrics_path.is_file()):
+        print(row(path))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hnet_bio.errors import CheckpointError
 from hnet_bio.metadata import CheckpointMetadata
-from modalities.corpora import CORPORA
+from modalities.corpora import held_group_of
 from pipelines.packaging.card_facts import AnchorFacts, CardFacts, MeasuredSet, TrainingFacts
 from pipelines.units import human_bytes
 
@@ -89,7 +89,7 @@ def _names(names: list[str] | None, most: int = 30) -> str:
 
 def _data(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
     t, ev = facts.training, facts.evaluation
-    genus = _held_genus(ev.held_out.corpus)
+    genus = held_group_of(ev.held_out.corpus)
     lines = [
         "## Data", "",
         f"- Byte convention: `{meta.byte_convention}`"
@@ -104,10 +104,6 @@ def _data(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
                      f"{_names(ev.held_out_strains.units)}.")
     return [*lines, ""]
 
-
-def _held_genus(corpus: str) -> str:
-    """The genus a named corpus holds out whole ("" for any other corpus)."""
-    return CORPORA[corpus].held_group if corpus in CORPORA else ""
 
 
 def _training(meta: CheckpointMetadata, t: TrainingFacts, facts: CardFacts) -> list[str]:
@@ -176,7 +172,7 @@ def render_card(meta: CheckpointMetadata, facts: CardFacts | None = None) -> str
     unit = "base" if meta.modality == "dna" else "byte"
     lines = _intro(meta, facts) + _data(meta, facts) + _training(meta, facts.training, facts)
     lines += ["## Held-out numbers", "", ev.rule, ""]
-    genus = _held_genus(ev.held_out.corpus)
+    genus = held_group_of(ev.held_out.corpus)
     held_title = (f"A held-out genus ({genus})" if genus
                   else "Held-out " + ("strains" if meta.modality == "dna" else "files"))
     lines += _eval_section(held_title, ev.held_out, unit)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from modalities.audio import DEFAULT_SAMPLE_RATE, encode_file
-from modalities.corpora import CORPORA, Corpus, corpus_files, open_corpus
+from modalities.corpora import CORPORA, Corpus, corpus_files, held_group_of, open_corpus
 from modalities.dna import read_fasta
 from pipelines.errors import UsageError
 from pipelines.evaluation.heldout import anchor_numbers_sets, corpus_windows, training_units
@@ -102,8 +102,7 @@ def held_out_strain_windows(corpus: str, seq_len: int, max_windows: int | None, 
     """For a corpus that holds out a whole genus: windows over the files it neither trains nor
     evaluates on (the sister strains of the trained species, held out so that a model trained on it
     is tested on both). None for any other corpus."""
-    info = CORPORA.get(corpus)
-    if info is None or not info.held_group:
+    if not held_group_of(corpus):
         return None
     parts = {split: open_corpus(corpus, split=split, data_dir=data_dir, eval_fraction=eval_fraction,
                                 seed=seed) for split in ("all", "train", "eval")}
@@ -214,7 +213,7 @@ def card_evaluation(model: torch.nn.Module, source: PackageSource, plan: Measure
     if say:
         say.write(f"package: held-out split of {corpus} (up to {plan.eval_windows} windows)\n")
     windows, coverage = held_out_windows(corpus, seq_len, plan.eval_windows, eval_fraction, seed)
-    genus = CORPORA[corpus].held_group if corpus in CORPORA else ""
+    genus = held_group_of(corpus)
     kind = f"genus {genus} (every genome of it)" if genus else ("strains" if dna else "files")
     sets = [_Set(f"The held-out {kind} of `{corpus}` (the eval split of pretraining): "
                  f"{_subset(windows, plan)} its windows (a tail shorter than a window is left out).",
@@ -229,11 +228,11 @@ def card_evaluation(model: torch.nn.Module, source: PackageSource, plan: Measure
         windows, coverage = absent_genus_windows(seq_len, plan.absent_windows)
         sets.append(_Set("The Leptospira draft genome of `dna-annotated` (any2fasta-examples, test.gbk.gz): "
                          "a genus in no training corpus.", coverage, windows))
+    absent = dna and plan.absent_windows > 0
     measured = _measured_sets(model, sets, train_units, plan.max_order, plan.batch_size, say)
-    by_kind = dict(zip(("held", *(("strains",) if found is not None else ()), "absent"), measured))
     note = None if plan.anchors else "The classical anchors were not measured for this card."
-    return EvaluationFacts(rule=rule, held_out=by_kind["held"], absent_genus=by_kind.get("absent"),
-                           anchor_note=note, held_out_strains=by_kind.get("strains"))
+    return EvaluationFacts(rule=rule, held_out=measured[0], absent_genus=measured[-1] if absent else None,
+                           anchor_note=note, held_out_strains=measured[1] if found is not None else None)
 
 
 def _subset(windows: list[torch.Tensor], plan: MeasurePlan) -> str:

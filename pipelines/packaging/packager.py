@@ -40,7 +40,7 @@ from hnet_bio.errors import CheckpointError
 from hnet_bio.lm import HNetLM, IsotropicLM
 from hnet_bio.metadata import CheckpointMetadata
 from hnet_bio.shipped import CARD_FILE
-from modalities.corpora import CORPORA
+from modalities.corpora import held_group_of
 from pipelines.packaging.card import render_card
 from pipelines.packaging.card_facts import CardFacts, PackagedFacts, SliceRecord, VersionRecord, WeightsFacts
 from pipelines.packaging.measures import MeasurePlan, card_evaluation, card_regression_slice
@@ -173,9 +173,9 @@ def card_limitations(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
            f"{human_bytes(t.split_bytes)}; a demonstration model, not a state-of-the-art one.",
            f"Context is one window of {meta.seq_len or 0:,} bytes; nothing beyond it is used."]
     if meta.modality == "dna":
-        genus = CORPORA[t.corpus].held_group if t.corpus in CORPORA else ""
         trained = ("three bacterial genera (Escherichia, Helicobacter, Staphylococcus; Vibrio is held out)"
-                   if genus else "four bacterial genera (Escherichia, Helicobacter, Staphylococcus, Vibrio)")
+                   if held_group_of(t.corpus)
+                   else "four bacterial genera (Escherichia, Helicobacter, Staphylococcus, Vibrio)")
         out += [f"Trained on {trained}; other taxa (eukaryotes, viruses, other bacteria) are out of "
                 "distribution: see the held-out and absent genus numbers.",
                 "Upper-case bases only (soft-masking is not modelled); reverse complements were seen "

@@ -142,7 +142,8 @@ def test_anchors_are_measured_on_the_same_bytes(run: Path, tmp_path: Path) -> No
     assert len(anchors.markov_by_order) == 3 and anchors.markov == min(anchors.markov_by_order)
 
 
-@pytest.mark.skipif(not corpus_files(CORPORA["dna-bacteria"]), reason="run scripts/fetch_data.sh")
+@pytest.mark.skipif(not corpus_files(CORPORA["dna-bacteria"]),
+                    reason="dna-bacteria not fetched; run scripts/fetch_data.sh")
 def test_held_out_strains_are_what_the_genus_split_neither_trains_nor_evaluates_on() -> None:
     found = mm.held_out_strain_windows("dna-bacteria-genus", 128, 6)
     assert found is not None
