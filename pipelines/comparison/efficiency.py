@@ -6,6 +6,13 @@ that straddle ``v``, divided by ``B``. A baseline that never gets to ``v`` withi
 a lower bound, "more than b_max / B"; one already below ``v`` at its first evaluation an upper
 bound, "at most b_0 / B". The gap at equal bytes is the baseline's bits/byte at ``B`` (interpolated
 the same way) minus ``v``.
+
+With equal budgets that one-way reading can only bound an H-Net that ends ahead ("more than
+1.00x"). `matched_multiplier` reads both ways at a common byte count ``S``, as the H-Net paper reads
+its curves: when the H-Net is ahead at ``S``, ``S`` over the bytes the H-Net needed to reach the
+baseline's value at ``S``; when it is behind, the bytes the baseline needed to reach the H-Net's
+value over ``S``. Both are "baseline bytes / H-Net bytes for the same held-out bits/byte". With
+``S`` the end of the stable phase, neither curve has had the drop a learning-rate decay gives.
 """
 
 from __future__ import annotations
@@ -74,6 +81,26 @@ def multiplier(
     """Bytes the baseline needs to reach ``reference_bpb``, over ``reference_bytes``."""
     need, bound = bytes_to_reach(baseline, reference_bpb)
     return Multiplier(need / reference_bytes, bound, need, reference_bytes)
+
+
+_FLIPPED = {"=": "=", "<": ">", ">": "<"}
+
+
+def matched_multiplier(reference: Sequence[tuple[float, float]], baseline: Sequence[tuple[float, float]],
+                       at_bytes: float) -> Multiplier:
+    """Baseline bytes / reference bytes for equal bits/byte, read at ``at_bytes`` (both curves are cut
+    there and must have an evaluation at exactly that byte count)."""
+    ref = [(float(b), float(v)) for b, v in reference if 0 < b <= at_bytes]
+    base = [(float(b), float(v)) for b, v in baseline if 0 < b <= at_bytes]
+    ends = {b: v for b, v in ref if b == at_bytes}, {b: v for b, v in base if b == at_bytes}
+    if not ends[0] or not ends[1]:
+        raise ValueError(f"both curves need an evaluation at {at_bytes:g} bytes")
+    ref_end, base_end = ends[0][float(at_bytes)], ends[1][float(at_bytes)]
+    if ref_end <= base_end:  # the reference is ahead: how early did it reach the baseline's value?
+        need, bound = bytes_to_reach(ref, base_end)
+        return Multiplier(at_bytes / need, _FLIPPED[bound], float(at_bytes), need)
+    need, bound = bytes_to_reach(base, ref_end)
+    return Multiplier(need / at_bytes, bound, need, float(at_bytes))
 
 
 def multiplier_curve(

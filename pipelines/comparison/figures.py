@@ -58,6 +58,8 @@ def _plot_curves(ax: Any, res: ComparisonResults) -> bool:
         (line,) = ax.plot(xs, [p[1] for p in pts], "o-", ms=3, lw=1.5, label=a.name)
         if len(res.recipe.seeds) > 1:
             ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], color=line.get_color(), alpha=0.2)
+    if any_curve:  # where the learning rate starts to decay: the multiplier is read here
+        ax.axvline(res.recipe.stable_end(), color="grey", ls=":", lw=1, label="end of the stable phase")
     if res.anchors is not None:
         h = res.anchors.held_out
         ax.axhline(

@@ -17,22 +17,21 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from hnet_bio import __version__, build_model
+from hnet_bio import __version__
 from hnet_bio.atomic import atomic_write_json
-from hnet_bio.config import HNetConfig
 from modalities.corpora import open_corpus
 from modalities.datasets import RandomWindows
 from pipelines.comparison import efficiency as eff
 from pipelines.comparison.compare_dir import CompareManifest, arm_run
-from pipelines.comparison.recipe import POINTS_PER_DECADE, CompareRecipe, model_flops
+from pipelines.comparison.recipe import CompareRecipe, model_flops, model_params
 from pipelines.comparison.results import (
     Anchors,
     ArmFlops,
+    ArmIntervals,
     ArmResult,
     ComparisonResults,
     CurvePoint,
@@ -40,10 +39,12 @@ from pipelines.comparison.results import (
     ExtraEval,
     ExtraEvalEntry,
     Machine,
+    Reading,
     SeenBytesPoint,
 )
 from pipelines.evaluation.anchors import MarkovResult, compressed_bpb, markov_bpb, markov_bpb_sets
 from pipelines.evaluation.heldout import evaluate_checkpoint, held_out_windows, training_units
+from pipelines.evaluation.intervals import Interval, bootstrap_mean, paired_difference
 from pipelines.evaluation.result import AnchorNumbers
 from pipelines.runs.run_dir import RunDir
 
@@ -70,6 +71,8 @@ def gather(out: Path, manifest: CompareManifest, verbose: bool = True) -> Compar
         anchors=anchor_numbers(out, recipe, verbose) if started else None,
         extra_eval=extra_numbers(out, recipe) if started else {},
         complete=all(r.completed for per in arms.values() for r in per.values()),
+        intervals={name: {s: arm_intervals(r, recipe.stable_end()) for s, r in per.items()}
+                   for name, per in arms.items()},
     )
 
 
@@ -79,12 +82,40 @@ def arm_numbers(run: RunDir) -> ArmResult:
     rates = [r.bytes_per_s for r in train if r.bytes_per_s]
     summary = run.summary()
     return ArmResult(
-        curve=[CurvePoint(r.train_bytes, r.eval_bpb, r.eval_compression)
+        curve=[CurvePoint(r.train_bytes, r.eval_bpb, r.eval_compression, tuple(r.eval_window_bpb or ()))
                for r in run.eval_records() if r.train_bytes > 0],
         bytes_per_s=statistics.median(rates) if rates else None,
         train_bytes=train[-1].train_bytes if train else 0,
         completed=summary is not None and summary.completed,
     )
+
+
+def arm_intervals(run: ArmResult, stable_end: int) -> ArmIntervals:
+    """The run's bits/byte with bootstrap intervals at the end of the stable phase and at the end."""
+
+    def interval(point: CurvePoint | None) -> Interval | None:
+        return bootstrap_mean(point.window_bpb) if point is not None and point.window_bpb else None
+
+    final = run.curve[-1] if run.curve else None
+    return ArmIntervals(stable=interval(run.at(stable_end)), final=interval(final))
+
+
+def reading(recipe: CompareRecipe, ref: dict[int, ArmResult], base: dict[int, ArmResult],
+            at_bytes: int) -> Reading | None:
+    """Both-way multipliers and paired gaps at ``at_bytes`` for every seed both arms evaluated there."""
+    seeds, mults, gaps = [], [], []
+    for seed in recipe.seeds:
+        r, b = ref.get(seed), base.get(seed)
+        pr, pb = (r.at(at_bytes) if r else None), (b.at(at_bytes) if b else None)
+        if r is None or b is None or pr is None or pb is None:
+            continue
+        seeds.append(seed)
+        mults.append(eff.matched_multiplier(r.points(), b.points(), at_bytes))
+        paired = pr.window_bpb and len(pr.window_bpb) == len(pb.window_bpb)
+        gaps.append(paired_difference(pr.window_bpb, pb.window_bpb) if paired else None)
+    if not mults:
+        return None
+    return Reading(at_bytes=at_bytes, seeds=seeds, per_seed=mults, spread=eff.spread(mults), gaps=gaps)
 
 
 def median_curve(per_seed: dict[int, ArmResult]) -> list[tuple[float, float, float, float]]:
@@ -119,7 +150,9 @@ def efficiency_numbers(recipe: CompareRecipe, arms: dict[str, dict[int, ArmResul
                 curves[seed] = [m for _, m in eff.multiplier_curve(last_decade, b.points())]
             if per_seed:
                 out.append(Efficiency(reference=ref, baseline=base, per_seed=per_seed,
-                                      spread=eff.spread(per_seed), gaps=gaps, curve=curves))
+                                      spread=eff.spread(per_seed), gaps=gaps, curve=curves,
+                                      stable=reading(recipe, arms[ref], arms[base], recipe.stable_end()),
+                                      end=reading(recipe, arms[ref], arms[base], recipe.budget_end())))
     return out
 
 
@@ -136,18 +169,8 @@ def flops_numbers(recipe: CompareRecipe, arms: dict[str, dict[int, ArmResult]]) 
             reached = model_flops(a.model, seq_len, ratios)
         elif not a.hierarchical:
             reached = target  # no chunking: nothing to reach
-        out[a.name] = ArmFlops(at_target=target, at_reached=reached, params=_params(a.model))
+        out[a.name] = ArmFlops(at_target=target, at_reached=reached, params=model_params(a.model))
     return out
-
-
-def _params(model: dict[str, Any]) -> int:
-    with torch.device("meta"):
-        return int(
-            sum(
-                p.numel()
-                for p in build_model(HNetConfig.from_dict(json.loads(json.dumps(model)))).parameters()
-            )
-        )
 
 
 def anchor_numbers(out: Path, recipe: CompareRecipe, verbose: bool = True) -> Anchors:
@@ -161,7 +184,7 @@ def anchor_numbers(out: Path, recipe: CompareRecipe, verbose: bool = True) -> An
         if stored.get("key") == key:
             return Anchors.from_json(stored["anchors"])
     data, train, max_order = recipe.data, recipe.train_config(0), recipe.max_order
-    seq_len, seed = train.seq_len, recipe.seeds[0]
+    seq_len, seed = train.seq_len, data.split_seed_for(recipe.seeds[0])
     windows, _ = held_out_windows(data.corpus, seq_len, "eval", None, data.eval_fraction, seed,
                                   train.eval_windows, data.data_dir)
     if verbose:
@@ -176,9 +199,9 @@ def anchor_numbers(out: Path, recipe: CompareRecipe, verbose: bool = True) -> An
                      for name, spec in recipe.eval_data.items()}
     arrays = [[np.asarray(w, dtype=np.uint8) for w in ws] for ws in (windows, *extra_windows.values())]
     markov = markov_bpb_sets(units, arrays, max_order)  # one count of the training split for all sets
-    seen_windows = _seen_windows(recipe, seed)
+    seen_windows = _seen_windows(recipe, recipe.seeds[0])
     seen_curve = []
-    for b in _log_points(recipe.eval_points(), 2):
+    for b in _log_points(recipe, 2):
         n = max(1, b // seq_len)
         m = markov_bpb(seen_windows[:n], arrays[0], max_order)
         seen_curve.append(SeenBytesPoint(train_bytes=n * seq_len, bpb=m.best_bpb, best_order=m.best_order))
@@ -196,17 +219,20 @@ def _anchor_set(markov: MarkovResult, windows: list[np.ndarray]) -> AnchorNumber
     return AnchorNumbers(markov, xz=compressed.xz, zstd=compressed.zstd, compressed=compressed.data_bytes)
 
 
-def _log_points(points: list[int], per_decade: int) -> list[int]:
-    """A coarser subset of the log-spaced evaluation points (always including the last)."""
-    stride = max(1, POINTS_PER_DECADE // per_decade)
-    return sorted(set(points[::-1][::stride]))
+def _log_points(recipe: CompareRecipe, per_decade: int) -> list[int]:
+    """``per_decade`` log-spaced training-byte counts from the budget down to one step."""
+    points, k = [], 0
+    while (b := round(recipe.budget * 10 ** (-k / per_decade))) >= recipe.step_bytes():
+        points.append(b)
+        k += 1
+    return sorted(set(points))
 
 
 def _seen_windows(recipe: CompareRecipe, seed: int) -> list[np.ndarray]:
     """The training windows the arms read, in order, up to the budget (RandomWindows items 0..n-1)."""
     data, train = recipe.data, recipe.train_config(seed)
     corpus = open_corpus(data.corpus, split="train", data_dir=data.data_dir, eval_fraction=data.eval_fraction,
-                         seed=seed)
+                         seed=data.split_seed_for(seed))
     ds = RandomWindows(corpus, length=train.seq_len + 1, seed=seed, rc_augment=train.rc_augment)
     step_bytes = recipe.step_bytes()
     n = math.ceil(recipe.budget / step_bytes) * step_bytes // train.seq_len
@@ -230,14 +256,17 @@ def extra_numbers(out: Path, recipe: CompareRecipe) -> ExtraEval:
                 stored = ({k: ExtraEvalEntry.from_json(e) for k, e in json.loads(cache.read_text()).items()}
                           if cache.is_file() else {})
                 entry = stored.get(name)
-                if entry is None or entry.checkpoint != str(ckpt) or entry.spec != spec:
+                if (entry is None or entry.checkpoint != str(ckpt) or entry.spec != spec
+                        or entry.interval is None or entry.max_windows != train.eval_windows):
                     r = evaluate_checkpoint(ckpt, spec, split="all", seq_len=train.seq_len,
                                             max_windows=train.eval_windows, anchors=False)
                     entry = ExtraEvalEntry(checkpoint=str(ckpt), spec=spec, bpb=r.bits_per_byte,
-                                           predicted_bytes=r.predicted_bytes, compression=r.bytes_per_chunk)
+                                           predicted_bytes=r.predicted_bytes, compression=r.bytes_per_chunk,
+                                           interval=bootstrap_mean(r.window_bpb),
+                                           max_windows=train.eval_windows)
                     stored[name] = entry
                     atomic_write_json(cache, {k: e.to_json() for k, e in stored.items()})
-                result[name][a.name][seed] = entry.bpb
+                result[name][a.name][seed] = entry
     return result
 
 

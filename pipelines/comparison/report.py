@@ -56,6 +56,14 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 def headline(res: ComparisonResults) -> str:
     lines = []
     for e in res.efficiency:
+        reading = e.stable or e.end
+        if reading is not None:
+            sp = reading.spread
+            rng = f" (seeds: {sp.min:.2f}-{sp.max:.2f}x)" if sp.n > 1 else ""
+            where = "end of the stable phase" if reading is e.stable else "end"
+            lines.append(f"{e.reference} vs {e.baseline}: data-efficiency multiplier "
+                         f"{_BOUND_WORD[sp.bound]}{sp.median:.2f}x{rng} at the {where}")
+            continue
         sp = e.spread
         rng = f" (seeds: {sp.min:.2f}-{sp.max:.2f}x)" if sp.n > 1 else ""
         word = _BOUND_WORD[sp.bound]
@@ -72,7 +80,8 @@ def headline(res: ComparisonResults) -> str:
 
 def markdown(res: ComparisonResults, pngs: list[str]) -> str:
     """report.md: the setting, the multipliers, the bits/byte table, anchors, extra sets, figures."""
-    lines = _setting_lines(res) + _efficiency_lines(res) + _bpb_lines(res) + _anchor_lines(res)
+    lines = (_setting_lines(res) + _reading_lines(res) + _efficiency_lines(res) + _bpb_lines(res)
+             + _interval_lines(res) + _anchor_lines(res))
     lines += _extra_eval_lines(res)
     lines += ["", "## Figures", ""] + [f"![{p}]({p})" for p in pngs]
     return "\n".join(lines + _reproduce_lines(res))
@@ -97,14 +106,49 @@ def _setting_lines(res: ComparisonResults) -> list[str]:
         f"({r.budget:,} bytes) of training per arm, windows of {train.seq_len} bytes, "
         f"{r.step_bytes():,} bytes per step, the same windows in the same order for every arm; "
         f"held-out bits/byte on {train.eval_windows} fixed windows of the eval split, "
-        f"at {len(r.eval_points())} log-spaced training-byte counts.",
+        f"at {len(r.eval_points())} log-spaced training-byte counts. The learning rate is constant "
+        f"from step {train.warmup_steps} to the end of the stable phase after "
+        f"{human_bytes(r.stable_end())} ({r.stable_end():,} bytes), then decays over the last "
+        f"{train.decay_fraction:.0%} of the steps.",
         "",
     ]
     return lines
 
 
+def _reading_lines(res: ComparisonResults) -> list[str]:
+    """The multiplier read both ways, before the decay (the paper's reading) and at the end."""
+    rows = [(e, e.stable, "end of the stable phase") for e in res.efficiency if e.stable is not None]
+    rows += [(e, e.end, "end of training (after the decay)") for e in res.efficiency if e.end is not None]
+    if not rows:
+        return []
+    lines = [
+        "## Data efficiency, read both ways",
+        "",
+        "Baseline bytes / H-Net bytes for the same held-out bits/byte, read where both curves have an "
+        "evaluation: when the H-Net is ahead there, that byte count over the bytes the H-Net needed to "
+        "reach the baseline's value; when it is behind, the bytes the baseline needed to reach the "
+        "H-Net's value over that count. Above 1: the H-Net needs fewer bytes. Gap: baseline minus "
+        "H-Net bits/byte there, with a 95% paired bootstrap interval over the held-out windows "
+        "(per seed).",
+        "",
+        "| read at | H-Net | baseline | multiplier (median) | min - max over seeds | per seed "
+        "| gap per seed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e, rd, where in rows:
+        assert rd is not None
+        sp = rd.spread
+        gaps = "; ".join(g.text(4, signed=True) if g is not None else "-" for g in rd.gaps)
+        lines.append(
+            f"| {where} ({human_bytes(rd.at_bytes)}) | {e.reference} | {e.baseline} | "
+            f"{_BOUND_MARK[sp.bound]}{sp.median:.2f}x | {sp.min:.2f} - {sp.max:.2f} | "
+            f"{', '.join(m.text() for m in rd.per_seed)} | {gaps} |"
+        )
+    return [*lines, ""]
+
+
 def _efficiency_lines(res: ComparisonResults) -> list[str]:
-    lines = ["## Data efficiency", ""]
+    lines = ["## Data efficiency, one way at the end", ""]
     if not res.efficiency:
         return [*lines, "No reference/baseline pair has evaluations yet."]
     lines += [
@@ -165,6 +209,29 @@ def _bpb_lines(res: ComparisonResults) -> list[str]:
     return lines
 
 
+def _interval_lines(res: ComparisonResults) -> list[str]:
+    """Every arm and seed: bits/byte with its 95% window interval, before the decay and at the end."""
+    rows = [(a, s, iv) for a in res.recipe.arms for s, iv in sorted(res.intervals.get(a.name, {}).items())
+            if iv.stable is not None or iv.final is not None]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Held-out bits per byte with 95% intervals",
+        "",
+        f"Bootstrap over the {res.recipe.train_config(0).eval_windows} held-out windows (the choice "
+        "of windows, not of genomes or of training seeds: the seeds' spread is the rows of an arm).",
+        "",
+        f"| arm | seed | end of the stable phase ({human_bytes(res.recipe.stable_end())}) | "
+        f"end ({human_bytes(res.recipe.budget_end())}) |",
+        "|---|---|---|---|",
+    ]
+    for a, seed, iv in rows:
+        cells = [iv.stable.text() if iv.stable else "-", iv.final.text() if iv.final else "-"]
+        lines.append(f"| {a.name} | {seed} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _extra_eval_lines(res: ComparisonResults) -> list[str]:
     if not res.extra_eval:
         return []
@@ -173,6 +240,9 @@ def _extra_eval_lines(res: ComparisonResults) -> list[str]:
         "",
         "## Extra held-out sets (last checkpoint of each arm)",
         "",
+        "Median over seeds; in brackets the lowest and highest seed, and the mean half-width of the "
+        "seeds' 95% window intervals.",
+        "",
         "| set | " + " | ".join(a.name for a in arms) + " | best Markov | xz | zstd |",
         "|---|" + "---|" * (len(arms) + 3),
     ]
@@ -180,8 +250,15 @@ def _extra_eval_lines(res: ComparisonResults) -> list[str]:
         anc = res.anchors.extra.get(name) if res.anchors is not None else None
         cells = []
         for a in arms:
-            vals = [v for v in per_arm.get(a.name, {}).values() if v is not None]
-            cells.append(_fmt(statistics.median(vals)) if vals else "-")
+            entries = list(per_arm.get(a.name, {}).values())
+            vals = [e.bpb for e in entries]
+            halves = [(e.interval.high - e.interval.low) / 2 for e in entries if e.interval is not None]
+            cell = _fmt(statistics.median(vals)) if vals else "-"
+            if len(vals) > 1:
+                cell += f" [{min(vals):.4f}, {max(vals):.4f}]"
+            if halves:
+                cell += f" ±{statistics.mean(halves):.4f}"
+            cells.append(cell)
         markov = "- (k=-) | - | -"
         if anc is not None:
             mk = anc.markov
@@ -210,20 +287,11 @@ def _anchor_lines(res: ComparisonResults) -> list[str]:
               for k, per in res.arms.items()}
     winners = [k for k, v in finals.items() if v and statistics.median(v) < best]
     rc = " and its reverse complement" if res.recipe.train_config(0).rc_augment else ""
-    seeds = res.recipe.seeds
     lines = [
         "",
         "## Classical anchors on the same held-out bytes",
         "",
-        *(
-            [
-                f"(Measured on seed {seeds[0]}'s held-out windows: the train/held-out "
-                "split follows the seed, as in pretraining, so other seeds hold out other units.)",
-                "",
-            ]
-            if len(seeds) > 1
-            else []
-        ),
+        *_split_note(res),
         f"- Best smoothed Markov model (interpolated Witten-Bell, orders 0..{len(mk.bpb_by_order) - 1}, "
         f"counted on the whole training split{rc}, {human_bytes(mk.train_bytes)}): "
         f"order {mk.best_order}, "
@@ -244,6 +312,18 @@ def _anchor_lines(res: ComparisonResults) -> list[str]:
     else:
         lines.append(f"**No neural arm beats the best Markov model ({best:.4f} bits/byte) at this budget.**")
     return lines
+
+
+def _split_note(res: ComparisonResults) -> list[str]:
+    """Whether the seeds share one held-out split (``data.split_seed``) or each has its own."""
+    seeds, fixed = res.recipe.seeds, res.recipe.data.split_seed
+    if len(seeds) < 2:
+        return []
+    if fixed is not None:
+        return [f"(Every seed holds out the same bytes: the split is fixed by data.split_seed = {fixed}; "
+                "the seeds vary initialisation and data order.)", ""]
+    return [f"(Measured on seed {seeds[0]}'s held-out windows: the train/held-out split follows the seed, "
+            "as in pretraining, so other seeds hold out other units.)", ""]
 
 
 def to_html(md: str, figures: dict[str, bytes | None]) -> str:

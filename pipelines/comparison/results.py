@@ -15,17 +15,20 @@ from typing import Any
 from pipelines.comparison.efficiency import Multiplier, Spread
 from pipelines.comparison.recipe import CompareRecipe
 from pipelines.evaluation.anchors import MarkovResult
+from pipelines.evaluation.intervals import Interval
 from pipelines.evaluation.result import AnchorNumbers
 
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """One held-out evaluation of an arm after ``train_bytes`` training bytes: bits/byte and bytes
-    per chunk of each stage (outermost first; empty for an isotropic arm)."""
+    """One held-out evaluation of an arm after ``train_bytes`` training bytes: bits/byte, bytes
+    per chunk of each stage (outermost first; empty for an isotropic arm) and, when the run logged
+    them, each window's bits/byte (what the intervals resample; not written to results.json)."""
 
     train_bytes: int
     bpb: float
     compression: list[float]
+    window_bpb: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"train_bytes": self.train_bytes, "bpb": self.bpb, "compression": self.compression}
@@ -53,6 +56,10 @@ class ArmResult:
         """(training bytes, bits/byte) of every evaluation, as `efficiency` reads curves."""
         return [(p.train_bytes, p.bpb) for p in self.curve]
 
+    def at(self, train_bytes: int) -> CurvePoint | None:
+        """The evaluation after exactly ``train_bytes`` training bytes, if there is one."""
+        return next((p for p in self.curve if p.train_bytes == train_bytes), None)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "curve": [p.to_json() for p in self.curve],
@@ -78,10 +85,34 @@ class ArmFlops:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """The multiplier read both ways at one byte count (`efficiency.matched_multiplier`) for each
+    seed that has evaluations there, its spread over seeds, and the baseline-minus-H-Net gap at
+    that count with its paired 95% bootstrap interval over the held-out windows (None when the runs
+    did not log per-window values)."""
+
+    at_bytes: int
+    seeds: list[int]
+    per_seed: list[Multiplier]
+    spread: Spread
+    gaps: list[Interval | None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at_bytes": self.at_bytes,
+            "seeds": self.seeds,
+            "per_seed": [m.to_json() for m in self.per_seed],
+            "spread": self.spread.to_json(),
+            "gap_bpb": [g.to_json() if g is not None else None for g in self.gaps],
+        }
+
+
+@dataclass(frozen=True)
 class Efficiency:
-    """One reference (H-Net) arm against one baseline arm: the multiplier of each seed, their
-    spread, the baseline-minus-reference bits/byte at the reference's final bytes (None outside the
-    baseline's curve) and, per seed, the multiplier at each reference evaluation of the last decade."""
+    """One reference (H-Net) arm against one baseline arm: the one-way multiplier of each seed at
+    the end, their spread, the baseline-minus-reference bits/byte at the reference's final bytes
+    (None outside the baseline's curve), per seed the multiplier at each reference evaluation of
+    the last decade, and the two-way readings at the end of the stable phase and at the end."""
 
     reference: str
     baseline: str
@@ -89,6 +120,8 @@ class Efficiency:
     spread: Spread
     gaps: list[float | None]
     curve: dict[int, list[Multiplier]]
+    stable: Reading | None = None
+    end: Reading | None = None
 
     def first_curve(self) -> list[Multiplier]:
         """The last-decade multipliers of the first seed that has them (the report's table)."""
@@ -103,7 +136,22 @@ class Efficiency:
             "gap_bpb_at_equal_bytes": self.gaps,
             "curve": {str(seed): [{"reference_bytes": m.reference_bytes, **m.to_json()} for m in ms]
                       for seed, ms in self.curve.items()},
+            "stable_phase": self.stable.to_json() if self.stable is not None else None,
+            "end": self.end.to_json() if self.end is not None else None,
         }
+
+
+@dataclass(frozen=True)
+class ArmIntervals:
+    """One arm and seed's held-out bits/byte with its 95% bootstrap interval over the windows, at
+    the end of the stable phase and at the end (None where it has no evaluation with windows)."""
+
+    stable: Interval | None
+    final: Interval | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stable_phase": self.stable.to_json() if self.stable is not None else None,
+                "final": self.final.to_json() if self.final is not None else None}
 
 
 @dataclass(frozen=True)
@@ -159,15 +207,22 @@ class ExtraEvalEntry:
     bpb: float
     predicted_bytes: int
     compression: list[float]
+    interval: Interval | None = None  # over the set's windows (entries from before it are measured again)
+    max_windows: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"checkpoint": self.checkpoint, "spec": self.spec, "bpb": self.bpb,
-                "bytes": self.predicted_bytes, "compression": self.compression}
+                "bytes": self.predicted_bytes, "compression": self.compression,
+                "interval": self.interval.to_json() if self.interval is not None else None,
+                "max_windows": self.max_windows}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExtraEvalEntry:
+        interval = data.get("interval")
         return cls(checkpoint=data["checkpoint"], spec=data["spec"], bpb=data["bpb"],
-                   predicted_bytes=data["bytes"], compression=data["compression"])
+                   predicted_bytes=data["bytes"], compression=data["compression"],
+                   interval=Interval.from_json(interval) if interval else None,
+                   max_windows=data.get("max_windows"))
 
 
 @dataclass(frozen=True)
@@ -190,7 +245,7 @@ class Machine:
                 "threads": self.threads, "cuda": self.cuda}
 
 
-ExtraEval = dict[str, dict[str, dict[int, float]]]  # set name -> arm -> seed -> bits/byte (last checkpoint)
+ExtraEval = dict[str, dict[str, dict[int, ExtraEvalEntry]]]  # set name -> arm -> seed -> last checkpoint
 
 
 @dataclass(frozen=True)
@@ -211,6 +266,7 @@ class ComparisonResults:
     anchors: Anchors | None
     extra_eval: ExtraEval
     complete: bool
+    intervals: dict[str, dict[int, ArmIntervals]]
 
     def runs(self) -> list[ArmResult]:
         """Every arm x seed."""
@@ -227,7 +283,14 @@ class ComparisonResults:
             "flops_per_byte": {k: f.to_json() for k, f in self.flops_per_byte.items()},
             "efficiency": [e.to_json() for e in self.efficiency],
             "anchors": self.anchors.to_json() if self.anchors is not None else {},
-            "extra_eval": {name: {arm: {str(s): v for s, v in per.items()} for arm, per in arms.items()}
+            "extra_eval": {name: {arm: {str(s): e.bpb for s, e in per.items()} for arm, per in arms.items()}
                            for name, arms in self.extra_eval.items()},
+            "extra_eval_intervals": {
+                name: {arm: {str(s): e.interval.to_json() if e.interval is not None else None
+                             for s, e in per.items()} for arm, per in arms.items()}
+                for name, arms in self.extra_eval.items()},
+            "intervals": {k: {str(s): i.to_json() for s, i in per.items()}
+                          for k, per in self.intervals.items()},
+            "stable_end": self.recipe.stable_end(),
             "complete": self.complete,
         }

@@ -177,7 +177,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
     meta = read_metadata(ckpt)
     recipe = recorded_recipe(ckpt)
     cfg = recipe or PretrainConfig()  # no recipe: pretraining's defaults
-    eval_fraction, seed = cfg.data.eval_fraction, cfg.train.seed
+    eval_fraction, seed = cfg.data.eval_fraction, cfg.data.split_seed_for(cfg.train.seed)
     seq_len = int(seq_len or meta.seq_len or cfg.train.seq_len)
     trained = recipe.data.corpus if recipe else None
     chosen = "all" if regions else choose_split(split, data, trained, eval_fraction, seed)
@@ -194,7 +194,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
     model, _ = load_pretrained(ckpt, map_location=dev)
     bar = maybe_bar("evaluate", log)
     t0 = time.perf_counter()
-    ev = evaluate_bpb(model, windows, DistEnv(device=dev), batch_size, progress=bar)
+    ev = evaluate_bpb(model, windows, DistEnv(device=dev), batch_size, progress=bar, per_window=True)
     seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
@@ -207,7 +207,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike[str], data: str | list[str
         split="regions" if regions else chosen, seq_len=seq_len, windows=len(windows),
         bits_per_byte=ev.bits_per_byte, predicted_bytes=ev.predicted_bytes,
         bytes_per_chunk=list(ev.bytes_per_chunk), seconds=round(seconds, 3),
-        anchor_train=spec if anchors else None, anchors=numbers, bytes_used=spans)
+        anchor_train=spec if anchors else None, anchors=numbers, bytes_used=spans,
+        window_bpb=list(ev.window_bpb))
 
 
 def _anchors(spec: str | list[str], windows: list[torch.Tensor], eval_fraction: float, seed: int, rc: bool,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.evaluation.anchors import MarkovResult
+from pipelines.evaluation.intervals import Interval, bootstrap_mean
 from pipelines.evaluation.scope import UsedSpan, describe
 
 
@@ -54,6 +55,11 @@ class EvaluationResult:
     anchor_train: str | list[str] | None = None
     anchors: AnchorNumbers | None = None
     bytes_used: list[UsedSpan] = field(default_factory=list)  # which bytes of which record were read
+    window_bpb: list[float] = field(default_factory=list)  # each window's bits/byte; their mean is the total
+
+    def interval(self) -> Interval | None:
+        """95% bootstrap interval of bits/byte over the windows (`intervals`); None below 2 windows."""
+        return bootstrap_mean(self.window_bpb) if len(self.window_bpb) >= 2 else None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -63,6 +69,9 @@ class EvaluationResult:
             "bytes_per_chunk": self.bytes_per_chunk, "seconds": self.seconds,
             "bytes_used": [s.to_json() for s in self.bytes_used],
         }
+        interval = self.interval()
+        if interval is not None:
+            out["bits_per_byte_interval"] = interval.to_json()
         if self.anchors is not None:
             out["anchor_train"] = self.anchor_train
             out["anchors"] = self.anchors.to_json()
@@ -81,6 +90,9 @@ def format_table(r: EvaluationResult) -> str:
             ("held-out bytes", f"{r.predicted_bytes:,} in {r.windows} windows of {r.seq_len + 1}")]
     rows += [("bytes used" if i == 0 else "", line) for i, line in enumerate(describe(r.bytes_used))]
     rows.append(("bits/byte", f"{r.bits_per_byte:.4f}"))
+    interval = r.interval()
+    if interval is not None:
+        rows.append(("95% interval (windows)", f"{interval.low:.4f} - {interval.high:.4f}"))
     for s, c in enumerate(r.bytes_per_chunk):
         rows.append((f"bytes/chunk stage {s}", f"{c:.2f}"))
     if r.anchors is not None:

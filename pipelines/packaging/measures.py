@@ -205,7 +205,8 @@ def card_evaluation(model: torch.nn.Module, source: PackageSource, plan: Measure
     run's corpus, for a corpus holding out a genus its held-out strains too and, for DNA, the
     absent genus; with the anchors unless ``plan.anchors`` is off."""
     corpus, cfg, dna = source.corpus, source.config, source.metadata.modality == "dna"
-    seq_len, eval_fraction, seed = cfg.train.seq_len, cfg.data.eval_fraction, cfg.train.seed
+    seq_len, eval_fraction = cfg.train.seq_len, cfg.data.eval_fraction
+    seed = cfg.data.split_seed_for(cfg.train.seed)
     # The Markov anchor sees what the model saw: with reverse-complement augmentation, both strands.
     rc = cfg.train.rc_augment
     train_units = training_units(corpus, eval_fraction, seed, rc=rc) if plan.anchors else None

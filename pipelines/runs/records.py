@@ -176,6 +176,7 @@ class EvalRecord:
     eval_bpb: float
     eval_bytes: int | None = None
     eval_compression: list[float] = field(default_factory=list)
+    eval_window_bpb: list[float] | None = None  # each window's bits/byte (train.eval_window_scores)
     best: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -35,23 +35,33 @@ def split_window(w: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, t
 @dataclass(frozen=True)
 class HeldOutScore:
     """What one held-out evaluation measured: total nats over ``predicted_bytes`` in bits per byte,
-    and positions per chunk of each stage (outermost first; empty for an isotropic model)."""
+    and positions per chunk of each stage (outermost first; empty for an isotropic model).
+    ``window_bpb``: bits/byte of each window in order, when asked for (what a confidence interval
+    resamples); empty otherwise."""
 
     bits_per_byte: float
     predicted_bytes: int
     bytes_per_chunk: tuple[float, ...]
+    window_bpb: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The fields of a ``kind: eval`` line of metrics.jsonl (`EvalRecord`), in its order."""
-        return {"eval_bpb": self.bits_per_byte, "eval_bytes": self.predicted_bytes,
-                "eval_compression": list(self.bytes_per_chunk)}
+        out: dict[str, Any] = {"eval_bpb": self.bits_per_byte, "eval_bytes": self.predicted_bytes,
+                               "eval_compression": list(self.bytes_per_chunk)}
+        if self.window_bpb:
+            out["eval_window_bpb"] = list(self.window_bpb)
+        return out
 
 
 @torch.no_grad()
 def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalWindows, env: DistEnv,
                  batch_size: int, precision: str = "fp32",
-                 progress: Callable[[int, int], None] | None = None) -> HeldOutScore:
+                 progress: Callable[[int, int], None] | None = None,
+                 per_window: bool = False) -> HeldOutScore:
     """Bits per byte and bytes per chunk (per stage) of ``model`` on ``windows`` (each (L + 1,) uint8).
+
+    per_window: also each window's bits/byte (``window_bpb``), for confidence intervals; every
+    window has the same number of predicted bytes, so their mean is the total's bits/byte.
 
     ``model`` must be the bare module, not its DDP wrapper: ranks may run different numbers of
     batches here, and DDP's forward would try to synchronise them.
@@ -62,11 +72,16 @@ def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalW
     nats = torch.zeros((), dtype=torch.float64, device=env.device)
     count = torch.zeros((), dtype=torch.float64, device=env.device)
     comp_sum: torch.Tensor | None = None
+    window_nats = torch.zeros(len(windows) if per_window else 0, dtype=torch.float64, device=env.device)
     for start in range(0, len(mine), batch_size):
-        batch = torch.stack([windows[i] for i in mine[start:start + batch_size]])  # (b, L + 1)
+        idx = mine[start:start + batch_size]
+        batch = torch.stack([windows[i] for i in idx])  # (b, L + 1)
         x, y = split_window(batch, env.device)
         with autocast_for(precision, env.device):
             out = model(x, targets=y)
+        if per_window:  # (b, L) log-probabilities of the targets, summed per window
+            logp = torch.log_softmax(out.logits.double(), dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+            window_nats[idx] = -logp.sum(dim=1)
         nats += out.ce_loss.double() * y.numel()
         count += y.numel()
         comp = torch.tensor(list(out.compression), dtype=torch.float64, device=env.device)
@@ -76,13 +91,16 @@ def evaluate_bpb(model: torch.nn.Module, windows: Sequence[torch.Tensor] | EvalW
     n_stages = _broadcast_len(0 if comp_sum is None else comp_sum.numel(), env)
     if comp_sum is None:
         comp_sum = torch.zeros(n_stages, dtype=torch.float64, device=env.device)
-    packed = all_reduce_sum(torch.cat([nats.view(1), count.view(1), comp_sum]), env)
+    packed = all_reduce_sum(torch.cat([nats.view(1), count.view(1), comp_sum, window_nats]), env)
     model.train(was_training)
     total = packed[1].item()
     if total == 0:
         raise ValueError("the held-out split has no windows; lower train.seq_len or raise data.eval_fraction")
+    per_bytes = total / len(windows)  # every window predicts the same number of bytes
+    window_bpb = tuple(n / per_bytes / math.log(2) for n in packed[2 + n_stages:].tolist())
     return HeldOutScore(bits_per_byte=packed[0].item() / total / math.log(2), predicted_bytes=int(total),
-                        bytes_per_chunk=tuple(c / total for c in packed[2:].tolist()))
+                        bytes_per_chunk=tuple(c / total for c in packed[2:2 + n_stages].tolist()),
+                        window_bpb=window_bpb)
 
 
 def _broadcast_len(n: int, env: DistEnv) -> int:

@@ -67,6 +67,7 @@ class TrainConfig:
     eval_at_bytes: list[int] | None = None  # also evaluate at the first step reaching each byte count
     eval_windows: int = 64  # held-out contiguous windows per evaluation (fixed and deterministic)
     eval_batch_size: int | None = None  # defaults to batch_size
+    eval_window_scores: bool = False  # log each window's bits/byte too (for confidence intervals)
     save_every: int = 500  # 0: only at the end
     keep_last: int = 3  # periodic checkpoints kept; the best-by-eval one is kept on top
     num_workers: int = 0  # DataLoader workers
@@ -90,6 +91,12 @@ class DataConfig:
     data_dir: str | None = None
     eval_fraction: float = 0.05
     sample_rate: int | None = None  # audio bytes per second; None: the files' own rate when they agree
+    split_seed: int | None = None  # seed of the train/held-out split; None: train.seed
+
+    def split_seed_for(self, train_seed: int) -> int:
+        """The seed that picks the held-out split: ``split_seed`` when set, else the training seed.
+        A comparison fixes it so that its seeds vary initialisation and data order, not the split."""
+        return train_seed if self.split_seed is None else self.split_seed
 
 
 @dataclass

@@ -42,7 +42,8 @@ def open_training_data(cfg: PretrainConfig) -> TrainingData:
     """The recipe's train/eval corpora and windows; DataTooSmall/UsageError if they cannot serve."""
     t, d = cfg.train, cfg.data
     window = t.seq_len + 1  # each window reads seq_len + 1 bytes (inputs and next-byte targets)
-    common: dict[str, Any] = {"data_dir": d.data_dir, "eval_fraction": d.eval_fraction, "seed": t.seed,
+    common: dict[str, Any] = {"data_dir": d.data_dir, "eval_fraction": d.eval_fraction,
+                              "seed": d.split_seed_for(t.seed),
                               "sample_rate": d.sample_rate, "min_eval_bytes": window}
     train = open_corpus(d.corpus, split="train", **common)
     held = open_corpus(d.corpus, split="eval", **common)

@@ -10,8 +10,11 @@ import signal
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
+from hnet_bio import build_model
+from hnet_bio.config import HNetConfig
 from pipelines.cli import main
 from pipelines.comparison import runner
 from pipelines.comparison.recipe import POINTS_PER_DECADE, load_recipe, model_flops, with_depth
@@ -19,6 +22,7 @@ from pipelines.comparison.runner import RunLock, compare
 from pipelines.runs.records import TrainRecord
 from pipelines.runs.run_dir import RunDir
 from pipelines.training.hooks import TrainingHooks
+from pipelines.training.schedule import wsd_factor
 from tests.paths import DATA, ROOT
 
 DNA = [str(DATA / f) for f in ("ecoli_MG1655_20kb.fa", "saureus_N315_20kb.fa", "vcholerae_O395_20kb.fa")]
@@ -46,6 +50,7 @@ def _recipe(tmp: Path, **changes: object) -> Path:
             "warmup_steps": 2,
             "log_every": 2,
             "eval_windows": 4,
+            "eval_window_scores": True,
         },
         "budget": 8192,
         "seeds": [0],
@@ -119,10 +124,30 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
     fl = res.flops_per_byte
     assert fl["transformer"].at_target == pytest.approx(fl["hnet1"].at_target, rel=0.35)
     assert res.anchors is not None and res.anchors.held_out.markov.eval_bytes == 4 * 64
-    assert res.extra_eval["lepto"]["hnet1"][0] > 0
+    assert res.extra_eval["lepto"]["hnet1"][0].bpb > 0
+
+    # Per-window scores: logged at every evaluation, their mean is the logged bits/byte; the
+    # intervals hold the value; the both-way reading sits at the end of the stable phase.
+    stable = res.recipe.stable_end()
+    assert stable in evals["hnet1"] and stable < 2048
+    for rec in RunDir(out / "runs" / "hnet1-seed0").eval_records():
+        assert rec.eval_window_bpb is not None and len(rec.eval_window_bpb) == 4
+        assert sum(rec.eval_window_bpb) / 4 == pytest.approx(rec.eval_bpb, abs=1e-5)
+    final = res.intervals["hnet1"][0].final
+    assert final is not None and final.low <= final.value <= final.high
+    assert final.value == pytest.approx(res.arms["hnet1"][0].final_bpb, abs=1e-5)
+    e = res.efficiency[0]
+    assert e.stable is not None and e.stable.at_bytes == stable and e.end is not None
+    gap = e.stable.gaps[0]
+    h_at, t_at = res.arms["hnet1"][0].at(stable), res.arms["transformer"][0].at(stable)
+    assert gap is not None and h_at is not None and t_at is not None
+    assert gap.value == pytest.approx(t_at.bpb - h_at.bpb, abs=1e-5) and gap.low <= gap.value <= gap.high
+    lepto = res.extra_eval["lepto"]["hnet1"][0].interval
+    assert lepto is not None and lepto.n == 4
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 5 and 'src="http' not in page
-    assert "multiplier" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    assert "multiplier" in md and "Data efficiency, read both ways" in md and "with 95% intervals" in md
 
     # Running it once more trains nothing.
     calls.clear()
@@ -179,20 +204,47 @@ def test_bad_recipes_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_recipes_in_configs_load_and_match_flops() -> None:
-    """The shipped recipes resolve; the matched arms are within one layer of the H-Net's FLOPs."""
+    """The shipped recipes resolve; the matched arms are the closest depth to the H-Net's FLOPs or
+    parameters (checked against the depths either side), and each decade has its evaluations."""
     for name in ("compare-dna.yaml", "compare-audio.yaml"):
         for quick in (False, True):
             r = load_recipe(ROOT / "configs" / name, quick=quick)
             seq = r.train_config(0).seq_len
-            target = model_flops(r.arm("hnet1").model, seq)
-            for arm in ("transformer", "mamba"):
-                m = r.arm(arm).model
-                depth = int(m["arch_layout"][0][1:])
-                got = model_flops(m, seq)
+            for arm in r.arms:
+                if arm.matched_to is None:
+                    continue
+                size = ((lambda m, n=seq: model_flops(m, n)) if arm.match_flops
+                        else (lambda m: float(_count_params(m))))
+                target = size(r.arm(arm.matched_to).model)
+                depth = int(arm.model["arch_layout"][0][1:])
+                got = size(arm.model)
                 for other in (depth - 1, depth + 1):
                     if other >= 1:
-                        assert abs(got - target) <= abs(model_flops(with_depth(m, other), seq) - target)
-            assert len([b for b in r.eval_points() if b >= r.budget / 10]) >= 8
+                        assert abs(got - target) <= abs(size(with_depth(arm.model, other)) - target), arm.name
+            assert len([b for b in r.eval_points() if b >= r.budget / 10]) >= r.points_per_decade
+    dna = load_recipe(ROOT / "configs" / "compare-dna.yaml")
+    assert {a.name: a.match_params for a in dna.arms if a.match_params} == {
+        "transformer-params": "hnet1", "mamba-params": "hnet1"}
+
+
+def _count_params(model: dict[str, object]) -> int:
+    """Parameters of a model built on the CPU for real (independent of the recipe's meta-device count)."""
+    torch.manual_seed(0)
+    model_obj = build_model(HNetConfig.from_dict(json.loads(json.dumps(model))))
+    return sum(p.numel() for p in model_obj.parameters())
+
+
+def test_stable_end_is_the_last_step_at_the_peak_learning_rate(tmp_path: Path) -> None:
+    """`stable_end` agrees with the schedule the loop runs: the learning-rate factor is 1 on the step
+    that ends there and below 1 on the next; the curve is evaluated there."""
+    r = load_recipe(ROOT / "configs" / "compare-dna.yaml")
+    t, steps = r.train_config(0), r.budget_end() // r.step_bytes()
+    last_stable = r.stable_end() // r.step_bytes()  # steps done when the stable phase ends
+    factor = [wsd_factor(s, steps, t.warmup_steps or 0, steps - last_stable, t.min_lr_ratio) for s in
+              (last_stable - 1, last_stable)]
+    assert factor[0] == 1.0 and factor[1] < 1.0
+    assert steps - last_stable == round(t.decay_fraction * steps)
+    assert r.stable_end() in r.pretrain_config(r.arms[0], 0).train.eval_at_bytes
 
 
 def test_arms_subset_and_a_locked_arm_is_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

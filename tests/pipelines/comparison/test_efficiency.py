@@ -10,6 +10,7 @@ from pipelines.comparison.efficiency import (
     Multiplier,
     Spread,
     bytes_to_reach,
+    matched_multiplier,
     multiplier,
     multiplier_curve,
     spread,
@@ -79,3 +80,31 @@ def test_spread_over_seeds_keeps_bounds() -> None:
     assert math.isclose(spread(ms[:1]).median, 2.0)
     with pytest.raises(ValueError):
         spread([])
+
+
+def test_matched_multiplier_reads_both_ways_and_ignores_what_comes_after() -> None:
+    """Reference = baseline shifted left by 3.6x in bytes (the H-Net ahead) on a log-linear curve:
+    read at S, S over the bytes the H-Net needed to reach the baseline's value at S is exactly 3.6.
+    Swapping the roles gives 1/3.6 from the other branch. Points after S (a decay's drop) are cut."""
+    decades = [d / 4 for d in range(8, 25)]  # 1e2 ... 1e6
+    base = _line(5.0, 0.5, decades)
+    ref = [(b / 3.6, v) for b, v in base]
+    s = 10**5.0
+    ref_at_s = (s, 5.0 - 0.5 * math.log10(s * 3.6))  # the reference's value at S on its own line
+    ref = sorted([p for p in ref if p[0] < s] + [ref_at_s])
+    after = [(1e7, 0.1)]  # a drop after S: must not count
+    m = matched_multiplier(ref + after, base + after, s)
+    assert m.bound == "=" and m.value == pytest.approx(3.6, rel=1e-9)
+    assert m.baseline_bytes == s and m.reference_bytes == pytest.approx(s / 3.6, rel=1e-9)
+    back = matched_multiplier(base, ref, s)  # the "reference" is now the slower curve
+    assert back.bound == "=" and back.value == pytest.approx(1 / 3.6, rel=1e-9)
+    with pytest.raises(ValueError, match="evaluation at"):
+        matched_multiplier(ref, base, 2e5)
+
+
+def test_matched_multiplier_bounds_when_the_crossing_is_off_the_curve() -> None:
+    """The H-Net already below the baseline's final value at its first point: only a lower bound."""
+    ref = [(1e3, 1.0), (1e4, 0.9)]
+    base = [(1e3, 3.0), (1e4, 2.0)]
+    m = matched_multiplier(ref, base, 1e4)
+    assert m.bound == ">" and m.value == pytest.approx(10.0) and m.text() == "more than 10.00x"

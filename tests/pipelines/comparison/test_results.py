@@ -11,15 +11,18 @@ from pipelines.comparison.recipe import CompareRecipe, load_recipe
 from pipelines.comparison.results import (
     Anchors,
     ArmFlops,
+    ArmIntervals,
     ArmResult,
     ComparisonResults,
     CurvePoint,
     Efficiency,
     ExtraEvalEntry,
     Machine,
+    Reading,
     SeenBytesPoint,
 )
 from pipelines.evaluation.anchors import MarkovResult
+from pipelines.evaluation.intervals import Interval
 from pipelines.evaluation.result import AnchorNumbers
 from tests.paths import ROOT
 
@@ -34,9 +37,16 @@ ANCHOR_JSON = {
 }
 
 
+GAP = Interval(0.01, 0.005, 0.015, 4)
+LEPTO = ExtraEvalEntry(checkpoint="c", spec="l.gbk", bpb=3.5, predicted_bytes=256, compression=[2.0],
+                       interval=Interval(3.5, 3.4, 3.6, 4), max_windows=4)
+
+
 def _results(**changes: object) -> ComparisonResults:
     near = Multiplier(2.0, "=", 512.0, 256)
     far = Multiplier(1.5, ">", 1024.0, 512)
+    stable = Reading(at_bytes=384, seeds=[0], per_seed=[near], spread=Spread(2.0, 2.0, 2.0, 1, "="),
+                     gaps=[GAP])
     res = ComparisonResults(
         recipe=RECIPE,
         recipe_json={"budget": 512, "seeds": [0]},
@@ -51,10 +61,12 @@ def _results(**changes: object) -> ComparisonResults:
         },
         flops_per_byte={"hnet1": ArmFlops(1.0e5, 8.0e4, 100), "transformer": ArmFlops(1.1e5, 1.1e5, 90)},
         efficiency=[Efficiency("hnet1", "transformer", [far], Spread(1.5, 1.5, 1.5, 1, ">"), [None],
-                               {0: [near, far]})],
+                               {0: [near, far]}, stable=stable, end=None)],
         anchors=Anchors(ANCHOR, [SeenBytesPoint(64, 2.25, 1)], {"lepto": ANCHOR}),
-        extra_eval={"lepto": {"hnet1": {0: 3.5}, "transformer": {}}},
+        extra_eval={"lepto": {"hnet1": {0: LEPTO}, "transformer": {}}},
         complete=False,
+        intervals={"hnet1": {0: ArmIntervals(stable=None, final=Interval(2.5, 2.4, 2.6, 4))},
+                   "transformer": {}},
     )
     return dataclasses.replace(res, **changes)  # type: ignore[arg-type]
 
@@ -92,6 +104,14 @@ def test_results_json_keys_order_and_values() -> None:
                 {"reference_bytes": 512, "value": 1.5, "bound": ">", "text": "more than 1.50x",
                  "baseline_bytes": 1024.0},
             ]},
+            "stable_phase": {
+                "at_bytes": 384, "seeds": [0],
+                "per_seed": [{"value": 2.0, "bound": "=", "text": "2.00x", "baseline_bytes": 512.0,
+                              "reference_bytes": 256}],
+                "spread": {"median": 2.0, "min": 2.0, "max": 2.0, "n": 1, "bound": "="},
+                "gap_bpb": [{"value": 0.01, "low": 0.005, "high": 0.015, "n": 4, "level": 0.95}],
+            },
+            "end": None,
         }],
         "anchors": {
             "held_out": ANCHOR_JSON,
@@ -99,6 +119,13 @@ def test_results_json_keys_order_and_values() -> None:
             "extra": {"lepto": ANCHOR_JSON},
         },
         "extra_eval": {"lepto": {"hnet1": {"0": 3.5}, "transformer": {}}},
+        "extra_eval_intervals": {"lepto": {"hnet1": {"0": {"value": 3.5, "low": 3.4, "high": 3.6, "n": 4,
+                                                           "level": 0.95}},
+                                           "transformer": {}}},
+        "intervals": {"hnet1": {"0": {
+            "stable_phase": None, "final": {"value": 2.5, "low": 2.4, "high": 2.6, "n": 4, "level": 0.95}}},
+                      "transformer": {}},
+        "stable_end": RECIPE.stable_end(),
         "complete": False,
     }
     # Compared as text: the same keys in the same order with the same values, as the file is written.
@@ -118,10 +145,16 @@ def test_caches_read_back() -> None:
     assert Anchors.from_json(json.loads(text)) == anchors
     assert json.dumps(Anchors.from_json(json.loads(text)).to_json()) == text
     entry = ExtraEvalEntry(checkpoint="runs/a/checkpoints/step_4", spec=["x.fa", "y.fa"], bpb=3.5,
-                           predicted_bytes=256, compression=[2.0])
+                           predicted_bytes=256, compression=[2.0], interval=Interval(3.5, 3.25, 3.75, 2),
+                           max_windows=2)
     assert entry.to_json() == {"checkpoint": "runs/a/checkpoints/step_4", "spec": ["x.fa", "y.fa"],
-                               "bpb": 3.5, "bytes": 256, "compression": [2.0]}
+                               "bpb": 3.5, "bytes": 256, "compression": [2.0],
+                               "interval": {"value": 3.5, "low": 3.25, "high": 3.75, "n": 2, "level": 0.95},
+                               "max_windows": 2}
     assert ExtraEvalEntry.from_json(json.loads(json.dumps(entry.to_json()))) == entry
+    # An entry cached before intervals existed reads back without one (and is measured again).
+    old = {k: v for k, v in entry.to_json().items() if k not in ("interval", "max_windows")}
+    assert ExtraEvalEntry.from_json(old).interval is None
 
 
 def test_recipe_read_back_from_compare_json() -> None:
@@ -132,4 +165,6 @@ def test_recipe_read_back_from_compare_json() -> None:
     assert back == RECIPE
     assert back.to_json() == recorded
     assert back.eval_points() == recorded["eval_points"] and back.step_bytes() == recorded["step_bytes"]
-    assert [a.hierarchical for a in back.arms] == [True, True, False, False]  # 2 H-Nets, 2 isotropic
+    assert back.stable_end() == recorded["stable_end"] and back.stable_end() in back.eval_points()
+    assert [a.hierarchical for a in back.arms] == [True, False, False, False, False]  # 1 H-Net, 4 isotropic
+    assert [a.matched_to for a in back.arms] == [None, "hnet1", "hnet1", "hnet1", "hnet1"]

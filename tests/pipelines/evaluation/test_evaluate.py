@@ -65,6 +65,10 @@ def test_whole_file_against_float64_log_probs(run: Path, tmp_path: Path) -> None
     nll = -torch.log_softmax(logits, -1).gather(-1, windows[:, 1:, None]).sum().item()
     assert r.windows == n and r.predicted_bytes == n * 64
     assert r.bits_per_byte == pytest.approx(nll / (n * 64) / math.log(2), rel=1e-5)
+    per_window = -torch.log_softmax(logits, -1).gather(-1, windows[:, 1:, None]).squeeze(-1).sum(1) / 64
+    assert r.window_bpb == pytest.approx((per_window / math.log(2)).tolist(), abs=1e-5)
+    iv = r.interval()
+    assert iv is not None and iv.low < r.bits_per_byte < iv.high and iv.n == n
     a = r.anchors
     assert a is not None
     assert a.xz == compressed_bpb([w.numpy().astype(np.uint8) for w in windows]).xz
@@ -79,8 +83,11 @@ def test_cli_table_and_json(run: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert rc == 0
     text = capsys.readouterr().out
     assert "bits/byte" in text and "Markov order" in text and "bytes/chunk stage 0" in text
+    assert "95% interval (windows)" in text
     r = json.loads(out.read_text())
     assert r["split"] == "regions" and r["windows"] == 400 // 65 and r["predicted_bytes"] == 6 * 64
+    iv = r["bits_per_byte_interval"]
+    assert iv["n"] == 6 and iv["low"] <= r["bits_per_byte"] <= iv["high"]
 
 
 @pytest.mark.parametrize("argv, needle", [
