@@ -7,6 +7,8 @@ import json
 import math
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,14 @@ def test_quick_compare_resume_and_report(tmp_path: Path, capsys: pytest.CaptureF
     assert gap.value == pytest.approx(t_at.bpb - h_at.bpb, abs=1e-5) and gap.low <= gap.value <= gap.high
     lepto = res.extra_eval["lepto"]["hnet1"][0].interval
     assert lepto is not None and lepto.n == 4
+
+    # scripts/variant_vs_compare.py reads a run against the baselines as the report does: on the
+    # reference arm's own run directory it gives the report's numbers.
+    got = subprocess.run([sys.executable, str(ROOT / "scripts" / "variant_vs_compare.py"), str(out),
+                          str(out / "runs" / "hnet1-seed0")], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    assert f"| {h_at.bpb:.4f} | {res.arms['hnet1'][0].final_bpb:.4f} |" in got
+    assert f"{e.stable.per_seed[0].text()} ({gap.text(4, signed=True)}) / {e.end.per_seed[0].text()}" in got
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 5 and 'src="http' not in page
     md = (out / "report.md").read_text()
