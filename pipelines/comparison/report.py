@@ -15,7 +15,7 @@ from pipelines.comparison import numbers as nb
 from pipelines.comparison.compare_dir import CompareManifest
 from pipelines.comparison.efficiency import Multiplier
 from pipelines.comparison.figures import figure
-from pipelines.comparison.results import ComparisonResults
+from pipelines.comparison.results import ComparisonResults, Efficiency, Reading
 from pipelines.units import human_bytes
 
 PNGS = ("curves.png", "curves_last_decade.png", "chunks.png", "throughput.png", "multiplier.png")
@@ -117,7 +117,8 @@ def _setting_lines(res: ComparisonResults) -> list[str]:
 
 def _reading_lines(res: ComparisonResults) -> list[str]:
     """The multiplier read both ways, before the decay (the paper's reading) and at the end."""
-    rows = [(e, e.stable, "end of the stable phase") for e in res.efficiency if e.stable is not None]
+    rows: list[tuple[Efficiency, Reading, str]] = [
+        (e, e.stable, "end of the stable phase") for e in res.efficiency if e.stable is not None]
     rows += [(e, e.end, "end of training (after the decay)") for e in res.efficiency if e.end is not None]
     if not rows:
         return []
@@ -136,7 +137,6 @@ def _reading_lines(res: ComparisonResults) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for e, rd, where in rows:
-        assert rd is not None
         sp = rd.spread
         gaps = "; ".join(g.text(4, signed=True) if g is not None else "-" for g in rd.gaps)
         lines.append(

@@ -105,7 +105,6 @@ def _data(meta: CheckpointMetadata, facts: CardFacts) -> list[str]:
     return [*lines, ""]
 
 
-
 def _training(meta: CheckpointMetadata, t: TrainingFacts, facts: CardFacts) -> list[str]:
     w = facts.weights
     lines = [

@@ -155,9 +155,7 @@ def evaluate_and_save(run: TrainingRun, step: int, periodic_save: bool) -> None:
     t, state = run.cfg.train, run.state
     score = evaluate_bpb(run.model, run.data.eval_set, run.env, t.eval_batch_size or t.batch_size,
                          t.precision, per_window=t.eval_window_scores)
-    ev = EvalRecord(step=step, train_bytes=state.train_bytes, eval_bpb=score.bits_per_byte,
-                    eval_bytes=score.predicted_bytes, eval_compression=list(score.bytes_per_chunk),
-                    eval_window_bpb=[round(b, 6) for b in score.window_bpb] if score.window_bpb else None)
+    ev = EvalRecord(step=step, train_bytes=state.train_bytes, **score.to_json())
     is_best = state.best_eval_bpb is None or ev.eval_bpb < state.best_eval_bpb
     if is_best:
         state.best_eval_bpb, state.best_step = ev.eval_bpb, step

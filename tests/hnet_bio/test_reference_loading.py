@@ -151,7 +151,8 @@ def test_load_reference_with_real_omegaconf_objects(
     """Pickles holding objects made by the real omegaconf package (ListConfig, DictConfig: their
     metadata pickles a collections.defaultdict and typing.Any) load safely, with omegaconf
     importable or not, whether they sit in a bare state_dict or beside a nested one."""
-    omegaconf = pytest.importorskip("omegaconf")
+    omegaconf = pytest.importorskip(
+        "omegaconf", reason="omegaconf is optional (the dev extra installs it): pip install -e .[dev]")
     src = source_model(ONE_STAGE)
     state = {k: v.clone() for k, v in src.state_dict().items()}
     cfg = omegaconf.OmegaConf.create({"d_model": [64, 96], "ssm": {"d_state": 16}, "name": "hnet", "x": None})
