@@ -7,10 +7,11 @@ against independent truth: its position line, its bases against the file, and it
 against a direct forward of the model on that page with the same left context (boundary
 decisions from `LMOutput.stages[0].boundary_mask`).
 
-Two drivers: in the default suite, 8 AppTest sessions in 8 threads of this process (the app's
-scripts run in threads sharing the process-wide caches, as in a server; ~20 s); marked `slow`, 8
-headless Chromium sessions against a real `hnet-bio browse --data-root` server on loopback for
-60 s, whose peak resident memory (VmHWM of the Streamlit process) is recorded and bounded.
+Three drivers. In the default suite: 8 AppTest sessions taking turns on this process's caches
+(AppTest runs cannot overlap), and 8 threads asking the app's shared layer for the same pages at
+the same instant, as a server's sessions do. Marked `slow`: 8 headless Chromium sessions against a
+real `hnet-bio browse --data-root` server on loopback for 60 s, whose peak resident memory (VmHWM
+of the Streamlit process) is recorded and bounded.
 """
 
 from __future__ import annotations
@@ -190,10 +191,22 @@ def test_eight_browsers_page_a_megabase_on_a_real_server(megabase: tuple[Path, n
     assert "Traceback" not in server.output, server.output[-2000:]
 
 
+def _page_cuts(html: str) -> tuple[str, list[int]]:
+    """(the bases, the offsets drawn with a cut) of the sequence view's HTML."""
+    spans = SPAN.findall(html)
+    return "".join(b for _, b in spans), [i for i, (cut, _) in enumerate(spans) if cut]
+
+
 def test_eight_sessions_share_the_caches_without_mix_ups(
     megabase: tuple[Path, np.ndarray], tiny_checkpoints: Mapping[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Eight AppTest sessions, each with its own session state, take turns on the process-wide
+    caches: all load, then all jump to their own eighth, then all page on. AppTest runs cannot
+    overlap in one process (each run installs its mock `Runtime._instance` and sets it back to None
+    at the end, so a second run in another thread loses its runtime mid-script), which is why the
+    turns are interleaved rather than threaded; overlap is the next test's, and the Chromium one's."""
     from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.element_tree import Element
 
     from app.compute import result_cache
 
@@ -206,27 +219,68 @@ def test_eight_sessions_share_the_caches_without_mix_ups(
     monkeypatch.delenv("HNET_BIO_BROWSE_POSITION", raising=False)
     truth = Truth(ckpt, seq)
     computed = result_cache().computed
-    seen: dict[int, list[tuple[int, str, list[int]]]] = {}
+    apps = [AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=300) for _ in range(SESSIONS)]
+    starts = [stretch(i) for i in range(SESSIONS)]
+    for at in apps:
+        at.run()
+    for at, start in zip(apps, starts, strict=True):
+        at.number_input(key="jump").set_value(start + 1)
+        at.button(key="go").click().run()  # the jump box and the button in one rerun
+    pages: list[tuple[int, int, str, str, list[int]]] = []
+
+    def look(index: int) -> None:
+        at = apps[index]
+        assert not at.error and not at.exception, [e.value for e in [*at.error, *at.exception]]
+        pos = next(m.value for m in at.markdown if "showing" in m.value)
+        html = next(h.value for h in at.get("html") if isinstance(h, Element) and "hnet-seq" in h.value)
+        pages.append((index, starts[index], pos, *_page_cuts(html)))
+
+    for index in range(SESSIONS):
+        look(index)
+    for index, at in enumerate(apps):
+        at.button(key="next").click().run()
+        starts[index] += WINDOW
+    for index in range(SESSIONS):
+        look(index)
+    assert len(pages) == 2 * SESSIONS
+    for index, start, pos, bases, cuts in pages:
+        assert f"big:{start + 1:,}-{start + WINDOW:,} of big:1-1,000,000" in pos, (index, pos)
+        assert bases == seq[start : start + WINDOW].tobytes().decode(), (index, start)
+        expected, ties = truth.cuts(start)
+        assert not (set(cuts) ^ expected) - ties, (index, start)
+    # one model run per distinct page, however many sessions asked: the start page (all 8; session
+    # 0 jumps to it), each jump target and the page after it
+    assert result_cache().computed - computed == 2 * SESSIONS
+
+
+def test_eight_threads_at_once_compute_each_page_once(
+    megabase: tuple[Path, np.ndarray], tiny_checkpoints: Mapping[str, Path]
+) -> None:
+    """The app's shared layer under real overlap: 8 threads (as a server runs 8 sessions' scripts)
+    load the checkpoint and ask for the same page at the same instant, then for their own two
+    pages. One model object, one computation per distinct page, every page's cuts those of a
+    direct forward of the model."""
+    from app.compute import load_checkpoint, page_analysis, result_cache
+
+    fasta, seq = megabase
+    ckpt = tiny_checkpoints["dna"]
+    truth = Truth(ckpt, seq)
+    source_key = f"threads:{fasta}"  # not the app's digest: these pages are this test's own
+    computed = result_cache().computed
+    gate = threading.Barrier(SESSIONS)
+    models: list[int] = []
+    got: list[tuple[int, int, list[int]]] = []
     problems: list[str] = []
 
     def session(index: int) -> None:
         try:
-            at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=300)
-            at.run()
-            start = stretch(index)
-            at.number_input(key="jump").set_value(start + 1)
-            at.button(key="go").click().run()  # the jump box and the button in one rerun
-            pages = seen.setdefault(index, [])
-            for turn in range(2):
-                if turn:
-                    at.button(key="next").click().run()
-                    start += WINDOW
-                pos = next(m.value for m in at.markdown if "showing" in m.value)
-                html = next(h.value for h in at.get("html") if "hnet-seq" in h.value)
-                spans = SPAN.findall(html)
-                pages.append((start, pos, [i for i, (cut, _) in enumerate(spans) if cut]))
-                assert "".join(b for _, b in spans) == seq[start : start + WINDOW].tobytes().decode()
-                assert not at.error and not at.exception, [e.value for e in [*at.error, *at.exception]]
+            gate.wait(timeout=120)
+            loaded = load_checkpoint(str(ckpt))
+            models.append(id(loaded.model))
+            gate.wait(timeout=120)
+            for start in (0, stretch(index) + 500, stretch(index) + 500 + WINDOW):
+                a = page_analysis(loaded, seq, source_key, start, WINDOW)
+                got.append((index, start, np.flatnonzero(a.boundary[0]).tolist()))
         except Exception as exc:  # reported by the main thread, with the session
             problems.append(f"session {index}: {exc!r}")
 
@@ -236,12 +290,9 @@ def test_eight_sessions_share_the_caches_without_mix_ups(
     for t in threads:
         t.join()
     assert not problems, problems
-    for index, pages in seen.items():
-        for start, pos, cuts in pages:
-            assert f"big:{start + 1:,}-{start + WINDOW:,} of big:1-1,000,000" in pos, (index, pos)
-            expected, ties = truth.cuts(start)
-            assert not (set(cuts) ^ expected) - ties, (index, start)
-    assert sum(map(len, seen.values())) == 2 * SESSIONS
-    # one model run per distinct page, however many sessions asked: the start page (all 8; session
-    # 0 jumps to it), each jump target and the page after it
-    assert result_cache().computed - computed == 2 * SESSIONS
+    assert len(set(models)) == 1 and len(models) == SESSIONS
+    assert len(got) == 3 * SESSIONS
+    for index, start, cuts in got:
+        expected, ties = truth.cuts(start)
+        assert not (set(cuts) ^ expected) - ties, (index, start)
+    assert result_cache().computed - computed == 1 + 2 * SESSIONS

@@ -112,8 +112,9 @@ def test_torchrun_two_processes_end_to_end(tmp_path: Path) -> None:
     recipe.write_text(f"model: {ROOT / 'configs' / 'tiny-1stage.json'}\n"
                       "train: {seq_len: 64, batch_size: 2, max_steps: 6, log_every: 1, eval_every: 3,"
                       " eval_windows: 5, save_every: 3}\n")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-           f"--master_port={_free_port()}", "-m", "pipelines", "pretrain", "--config", str(recipe),
+    # --standalone: the rendezvous binds a port the OS picks, so no port chosen here can be taken
+    # by another process before torchrun binds it
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "pipelines", "pretrain", "--config", str(recipe),
            "--data", *DNA, "--out", str(run)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
