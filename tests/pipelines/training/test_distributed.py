@@ -114,8 +114,8 @@ def test_torchrun_two_processes_end_to_end(tmp_path: Path) -> None:
                       " eval_windows: 5, save_every: 3}\n")
     # --standalone: the rendezvous binds a port the OS picks, so no port chosen here can be taken
     # by another process before torchrun binds it
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "pipelines", "pretrain", "--config", str(recipe),
-           "--data", *DNA, "--out", str(run)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "pipelines", "pretrain", "--config", str(recipe), "--data", *DNA, "--out", str(run)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
