@@ -16,6 +16,9 @@ pipelines/features/classification.py):
 - ``--baseline-checkpoint``: the isotropic baseline's embeddings (same level name and pooling);
 - DNA: GC content, and k-mer frequencies with k in 1..6 chosen by CV on the training set;
   audio: log-mel statistics.
+Then paired gaps on the same test examples, with paired bootstrap intervals: each trained row
+minus its random-weights row, learned chunks minus the fixed grid, and the embeddings minus the
+isotropic baseline and minus k-mers (log-mel statistics for audio).
 The labels file has one example per line: ``sequence<TAB>label[<TAB>train|test]``, where a
 sequence is a record name or region (``chr:start-end[:-]``) of --fasta, or an audio file path
 (relative to the TSV). Without a split column, metrics are out-of-fold over 5-fold CV.

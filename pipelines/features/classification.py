@@ -6,6 +6,11 @@ averaged over its learned chunks and over a fixed grid with as many chunks; the 
 architecture with random weights (the control for what the probe gets from the architecture
 alone); the isotropic baseline checkpoint, pooled alike; then GC content and k-mer frequencies
 (DNA) or log-mel statistics (audio).
+
+Paired gaps follow, each on the same examples: every trained row minus its random-weights row,
+learned chunks minus the fixed grid (do the learned cut points matter?), and the checkpoint's
+embeddings minus the isotropic baseline's and minus the last simple baseline (k-mer frequencies,
+or log-mel statistics for audio), the one a user would try first.
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ from pipelines.errors import UsageError
 from pipelines.features.baselines import gc_content, kmer_frequencies, logmel_stats
 from pipelines.features.embedding import DEFAULT_LEVEL, DEFAULT_POOLING, POOLINGS, pool
 from pipelines.features.labels import read_labels
-from pipelines.features.probe import BOOTSTRAP, fit_and_score, folds_for, probe
-from pipelines.features.probe_report import ClassifyReport, ProbeRow, markdown
+from pipelines.features.probe import BOOTSTRAP, fit_and_score, folds_for, paired_gap, probe
+from pipelines.features.probe_report import ClassifyReport, ProbeGap, ProbeRow, markdown
 from pipelines.features.tasks import TASKS, Task, builtin_task
 from pipelines.inputs import check_outputs, resolve_device
 from pipelines.runs.resolve import resolve_checkpoint
@@ -103,21 +108,29 @@ def classify(
     say(f"classify {data.name}: {len(data.x_train)} train / {len(data.x_test)} test examples")
     rows = _Rows(data, seed, bootstrap, say)
     all_x = data.x_train + list(data.x_test)
-    _network_rows(rows, model, meta.step, level, pooling, random_init, seed, batch_size, all_x, log)
+    nets = _network_rows(rows, model, meta.step, level, pooling, random_init, seed, batch_size, all_x, log)
+    trained = nets["trained"]
+    pairs = list(zip(trained, nets.get("random-init", []), strict=False))  # each row and its control
+    if num_stages(model) > 0:  # learned chunks against the fixed grid
+        pairs.append((trained[1], trained[2]))
     if baseline is not None:
         # the isotropic model has no stages or chunks: its whole-network output, pooled alike
         bpool = pooling if pooling in ("mean", "max", "last") else "mean"
         feats = model_features(baseline[0], all_x, [("inner", bpool)], batch_size=batch_size,
                                progress=maybe_bar("classify: isotropic baseline", log))
-        rows.add(f"isotropic baseline (inner, {bpool})", next(iter(feats.values())), model="baseline",
-                 step=baseline[1].step, shows_step=True)
+        iso = rows.add(f"isotropic baseline (inner, {bpool})", next(iter(feats.values())), model="baseline",
+                       step=baseline[1].step, shows_step=True)
+        pairs.append((trained[0], iso))
     _naive_rows(rows, data, meta.modality, all_x, seed, kmer_max)
+    pairs.append((trained[0], rows.rows[-1]))  # against k-mers (DNA) or log-mel statistics (audio)
+    gaps = [ProbeGap(a.features, b.features,
+                     paired_gap(a.score.predictions, b.score.predictions, seed, bootstrap)) for a, b in pairs]
     report = ClassifyReport(
         task=data.name, description=data.description, modality=meta.modality,
         n_train=len(data.x_train), n_test=len(data.x_test), classes=sorted(set(data.y_train.tolist())),
         checkpoint=str(checkpoint), checkpoint_step=meta.step,
         baseline_checkpoint=None if baseline_checkpoint is None else str(baseline_checkpoint),
-        seed=seed, info=data.info, rows=rows.rows)
+        seed=seed, info=data.info, rows=rows.rows, gaps=gaps)
     atomic_write_text(out, json.dumps(report.to_json(), indent=1) + "\n")
     atomic_write_text(md, markdown(report) + "\n")
     say(markdown(report))
@@ -184,7 +197,7 @@ class _Rows:
     rows: list[ProbeRow] = field(default_factory=list)
 
     def add(self, name: str, x: np.ndarray, model: str | None = None, step: int | None = None,
-            shows_step: bool = False, kmer_cv: dict[int, float] | None = None) -> None:
+            shows_step: bool = False, kmer_cv: dict[int, float] | None = None) -> ProbeRow:
         n_tr = len(self.data.x_train)
         t = time.perf_counter()
         score = fit_and_score(x[:n_tr], self.data.y_train, x[n_tr:] if self.data.x_test else None,
@@ -193,16 +206,19 @@ class _Rows:
                                   model=model, step=step, shows_step=shows_step, kmer_cv=kmer_cv))
         m = score.metrics
         self.say(f"  {name}: accuracy {m.accuracy}, macro-F1 {m.macro_f1}, AUROC {m.auroc}")
+        return self.rows[-1]
 
 
 def _network_rows(rows: _Rows, model: Model, step: int | None, level: str, pooling: str, random_init: bool,
                   seed: int, batch_size: int | None, all_x: list[np.ndarray],
-                  log: TextIO | None = None) -> None:
-    """The trained model's rows, then the random-weights control's (H-Nets also by chunk pooling)."""
+                  log: TextIO | None = None) -> dict[str, list[ProbeRow]]:
+    """The trained model's rows, then the random-weights control's (H-Nets also by chunk pooling),
+    by tag ("trained", "random-init"), each in the order (level, pooling)[, learned chunks, grid]."""
     specs = [(level, pooling)]
     hier = num_stages(model) > 0
     if hier:
         specs += [("stage0", "chunks"), ("stage0", "grid")]
+    added: dict[str, list[ProbeRow]] = {}
     for tag, net in (("trained", model), ("random-init", _random_init(model, seed) if random_init else None)):
         if net is None:
             continue
@@ -212,12 +228,13 @@ def _network_rows(rows: _Rows, model: Model, step: int | None, level: str, pooli
         secs = time.perf_counter() - t
         rows.say(f"  ({tag} model: {sum(len(x) for x in all_x):,} bytes in {secs:.0f} s)")
         who = f"H-Net {tag}" if hier else f"isotropic {tag}"
-        rows.add(f"{who} ({level}, {pooling})", feats[specs[0]], model=tag,
-                 step=step if tag == "trained" else 0, shows_step=True)
+        mine = added[tag] = [rows.add(f"{who} ({level}, {pooling})", feats[specs[0]], model=tag,
+                                      step=step if tag == "trained" else 0, shows_step=True)]
         if hier:
             own = "learned chunks" if tag == "trained" else "its own (untrained) chunks"
-            rows.add(f"{who} (stage0, mean over {own})", feats[specs[1]], model=tag)
-            rows.add(f"{who} (stage0, mean over fixed-grid chunks)", feats[specs[2]], model=tag)
+            mine.append(rows.add(f"{who} (stage0, mean over {own})", feats[specs[1]], model=tag))
+            mine.append(rows.add(f"{who} (stage0, mean over fixed-grid chunks)", feats[specs[2]], model=tag))
+    return added
 
 
 def _naive_rows(rows: _Rows, data: Task, modality: str, all_x: list[np.ndarray], seed: int,

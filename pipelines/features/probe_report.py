@@ -1,7 +1,8 @@
-"""The report of ``hnet-bio classify``: one row per feature set, written as JSON and as Markdown.
+"""The report of ``hnet-bio classify``: one row per feature set, and paired gaps between the rows a
+reviewer compares first, written as JSON and as Markdown.
 
-`ClassifyReport.to_json` is the results file's object (keys in the order the file has always had),
-`markdown` its table.
+`ClassifyReport.to_json` is the results file's object (keys in the order the file has always had,
+``paired_gaps`` last), `markdown` its tables.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.features.probe import ProbeScore
+from pipelines.features.probe import ProbeMetrics, ProbeScore
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,24 @@ class ProbeRow:
 
 
 @dataclass(frozen=True)
+class ProbeGap:
+    """Row ``first`` minus row ``second`` (their ``features`` names), scored on the same examples:
+    each metric's difference with its paired bootstrap 95% interval (`probe.paired_gap`)."""
+
+    first: str
+    second: str
+    gap: ProbeMetrics
+
+    @property
+    def clear(self) -> bool:
+        """Whether the accuracy gap's interval lies wholly on one side of zero."""
+        return self.gap.accuracy.low > 0 or self.gap.accuracy.high < 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"first": self.first, "second": self.second, "metrics": self.gap.to_json()}
+
+
+@dataclass(frozen=True)
 class ClassifyReport:
     """What a classify run measured, on which task and checkpoints (as the user named them)."""
 
@@ -56,21 +75,31 @@ class ClassifyReport:
     seed: int
     info: dict[str, Any]  # how the task's examples were drawn (free-form, as the task gives it)
     rows: list[ProbeRow] = field(default_factory=list)
+    gaps: list[ProbeGap] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"task": self.task, "description": self.description, "modality": self.modality,
                 "n_train": self.n_train, "n_test": self.n_test, "classes": self.classes,
                 "checkpoint": self.checkpoint, "checkpoint_step": self.checkpoint_step,
                 "baseline_checkpoint": self.baseline_checkpoint, "seed": self.seed, "info": self.info,
-                "rows": [r.to_json() for r in self.rows]}
+                "rows": [r.to_json() for r in self.rows], "paired_gaps": [g.to_json() for g in self.gaps]}
 
 
 def markdown(report: ClassifyReport) -> str:
-    """A heading line and one table row per feature set: metrics with their 95% intervals and C."""
+    """A heading line and one table row per feature set (metrics with their 95% intervals, and C);
+    then, when there are any, the paired gaps."""
     head = (f"**{report.task}**: {report.description} ({report.n_train} train / {report.n_test} "
             f"test; checkpoint step {report.checkpoint_step})\n\n")
     lines = ["| features | dims | accuracy | macro-F1 | AUROC | C |", "|---|---|---|---|---|---|"]
     for r in report.rows:
         cells = [f"{m.value:.3f} [{m.low:.3f}, {m.high:.3f}]" for m in r.score.metrics.each()]
         lines.append(f"| {r.features} | {r.dims} | {' | '.join(cells)} | {r.score.c:g} |")
+    if report.gaps:
+        n = report.n_test or report.n_train
+        lines += ["", f"Paired gaps, first minus second, on the same {n} examples (both resampled together; "
+                      "accuracy's interval clear of 0: yes/no):", "",
+                  "| first | second | accuracy | macro-F1 | AUROC | clear |", "|---|---|---|---|---|---|"]
+        for g in report.gaps:
+            cells = [f"{m.value:+.3f} [{m.low:+.3f}, {m.high:+.3f}]" for m in g.gap.each()]
+            lines.append(f"| {g.first} | {g.second} | {' | '.join(cells)} | {'yes' if g.clear else 'no'} |")
     return head + "\n".join(lines)

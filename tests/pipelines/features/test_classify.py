@@ -15,7 +15,8 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from modalities.dna import read_fasta, write_fasta
 from pipelines.cli import main
 from pipelines.features.baselines import gc_content, kmer_frequencies, logmel_stats
-from pipelines.features.probe import metrics
+from pipelines.features.probe import Predictions, metrics, paired_gap
+from pipelines.features.probe_report import ProbeGap
 from tests.paths import DATA
 
 SPECIES = {"ecoli": "ecoli_MG1655", "saureus": "saureus_N315", "vcholerae": "vcholerae_O395"}
@@ -81,6 +82,51 @@ def test_metrics_match_sklearn_and_intervals_bracket() -> None:
     assert mb.macro_f1.value == pytest.approx(f1_score(yb, predb, average="macro"))
 
 
+def _two_probes(n: int, seed: int = 1) -> tuple[Predictions, Predictions]:
+    """Two probes on the same n three-class examples whose mistakes are mostly shared (as two
+    feature sets of one network's are): b is a with 8% of its answers changed."""
+    rng = np.random.default_rng(seed)
+    classes = np.array(["a", "b", "c"])
+    y = classes[rng.integers(0, 3, n)]
+    proba_a = rng.dirichlet([1, 1, 1], n)
+    proba_a[np.arange(n), np.searchsorted(classes, y)] += 0.6
+    proba_a /= proba_a.sum(1, keepdims=True)
+    proba_b = proba_a.copy()
+    flip = rng.random(n) < 0.08
+    proba_b[flip] = rng.dirichlet([1, 1, 1], int(flip.sum()))
+    return (Predictions(y, classes[proba_a.argmax(1)], proba_a, classes),
+            Predictions(y, classes[proba_b.argmax(1)], proba_b, classes))
+
+
+def test_paired_gap_against_the_normal_interval_of_per_example_differences() -> None:
+    a, b = _two_probes(3000)
+    gap = paired_gap(a, b, n_boot=2000)
+    ma, mb = (metrics(p.y, p.pred, p.proba, p.classes, n_boot=2000) for p in (a, b))
+    for g, x, z in zip(gap.each(), ma.each(), mb.each(), strict=True):
+        assert g.value == pytest.approx(x.value - z.value, abs=1e-12)
+    # accuracy's gap is the mean of d_i = [a right] - [b right]: its interval is the mean's
+    d = (a.y == a.pred).astype(float) - (b.y == b.pred).astype(float)
+    half = 1.96 * d.std(ddof=1) / np.sqrt(d.size)
+    assert gap.accuracy.value - gap.accuracy.low == pytest.approx(half, rel=0.15)
+    assert gap.accuracy.high - gap.accuracy.value == pytest.approx(half, rel=0.15)
+    assert gap.accuracy.low > 0  # the changed answers are mostly wrong: a is clearly ahead
+    assert ProbeGap("a", "b", gap).clear and ProbeGap("b", "a", paired_gap(b, a, n_boot=200)).clear
+    # pairing cancels the shared mistakes: far tighter than the two separate intervals combined
+    unpaired = np.hypot(ma.accuracy.high - ma.accuracy.low, mb.accuracy.high - mb.accuracy.low)
+    assert gap.accuracy.high - gap.accuracy.low < 0.5 * unpaired
+
+
+def test_paired_gap_of_a_probe_with_itself_is_exactly_zero_and_needs_the_same_examples() -> None:
+    a, b = _two_probes(200)
+    same = paired_gap(a, a, n_boot=50)
+    for m in same.each():
+        assert (m.value, m.low, m.high) == (0.0, 0.0, 0.0)
+    assert not ProbeGap("a", "a", same).clear
+    shifted = Predictions(np.roll(b.y, 1), b.pred, b.proba, b.classes)
+    with pytest.raises(ValueError, match="not scored on the same examples"):
+        paired_gap(a, shifted)
+
+
 def test_labels_with_split(setup: dict, capsys: pytest.CaptureFixture) -> None:
     out = setup["root"] / "r.json"
     base = ["classify", "--checkpoint", str(setup["dna"]), "--fasta", str(setup["fasta"]), "--quiet",
@@ -94,7 +140,22 @@ def test_labels_with_split(setup: dict, capsys: pytest.CaptureFixture) -> None:
     assert "isotropic baseline (inner, mean)" in names and names[-2] == "GC content"
     assert names[-1].startswith("k-mer frequencies (k=")
     assert all(0 <= r["metrics"]["accuracy"]["value"] <= 1 for r in report["rows"])
-    assert "| features | dims | accuracy |" in out.with_suffix(".md").read_text()
+    md = out.with_suffix(".md").read_text()
+    assert "| features | dims | accuracy |" in md and "Paired gaps, first minus second, on the same 6" in md
+    # each trained row against its random-weights row, learned chunks against the grid, then the
+    # embeddings against the isotropic baseline and the k-mers; each gap the rows' difference
+    rows = {r["features"]: r["metrics"] for r in report["rows"]}
+    pairs = [(g["first"], g["second"]) for g in report["paired_gaps"]]
+    trained, control = names[:3], names[3:6]
+    assert pairs == [*zip(trained, control, strict=True), (trained[1], trained[2]),
+                     (names[0], names[6]), (names[0], names[-1])]
+    assert all(c.startswith("H-Net random-init") for c in control)
+    for g in report["paired_gaps"]:
+        for key in ("accuracy", "macro_f1", "auroc"):
+            want = rows[g["first"]][key]["value"] - rows[g["second"]][key]["value"]
+            assert g["metrics"][key]["value"] == pytest.approx(want, abs=1e-12)
+            low, high = g["metrics"][key]["ci95"]
+            assert low <= g["metrics"][key]["value"] <= high
 
 
 @pytest.mark.slow  # nested CV: 5 outer folds x 7 C values x inner folds, per feature set
