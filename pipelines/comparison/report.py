@@ -56,18 +56,14 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 def headline(res: ComparisonResults) -> str:
     lines = []
     for e in res.efficiency:
+        # the two-way reading before the decay where there is one; else at the end; else one way
         reading = e.stable or e.end
-        if reading is not None:
-            sp = reading.spread
-            rng = f" (seeds: {sp.min:.2f}-{sp.max:.2f}x)" if sp.n > 1 else ""
-            where = "end of the stable phase" if reading is e.stable else "end"
-            lines.append(f"{e.reference} vs {e.baseline}: data-efficiency multiplier "
-                         f"{_BOUND_WORD[sp.bound]}{sp.median:.2f}x{rng} at the {where}")
-            continue
-        sp = e.spread
+        sp = e.spread if reading is None else reading.spread
+        where = "" if reading is None else (" at the end of the stable phase" if reading is e.stable
+                                            else " at the end")
         rng = f" (seeds: {sp.min:.2f}-{sp.max:.2f}x)" if sp.n > 1 else ""
-        word = _BOUND_WORD[sp.bound]
-        lines.append(f"{e.reference} vs {e.baseline}: data-efficiency multiplier {word}{sp.median:.2f}x{rng}")
+        lines.append(f"{e.reference} vs {e.baseline}: data-efficiency multiplier "
+                     f"{_BOUND_WORD[sp.bound]}{sp.median:.2f}x{rng}{where}")
     if res.anchors is not None:
         best = res.anchors.held_out.markov.best_bpb
         finals = [r.final_bpb for r in res.runs() if r.final_bpb is not None]

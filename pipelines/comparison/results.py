@@ -10,13 +10,22 @@ read back with ``from_json``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pipelines.comparison.efficiency import Multiplier, Spread
 from pipelines.comparison.recipe import CompareRecipe
 from pipelines.evaluation.anchors import MarkovResult
 from pipelines.evaluation.intervals import Interval
 from pipelines.evaluation.result import AnchorNumbers
+
+
+class _ToJson(Protocol):
+    def to_json(self) -> Any: ...
+
+
+def _json(x: _ToJson | None) -> Any:
+    """``x.to_json()``, or None for a number not measured."""
+    return None if x is None else x.to_json()
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,7 @@ class Reading:
             "seeds": self.seeds,
             "per_seed": [m.to_json() for m in self.per_seed],
             "spread": self.spread.to_json(),
-            "gap_bpb": [g.to_json() if g is not None else None for g in self.gaps],
+            "gap_bpb": [_json(g) for g in self.gaps],
         }
 
 
@@ -136,8 +145,8 @@ class Efficiency:
             "gap_bpb_at_equal_bytes": self.gaps,
             "curve": {str(seed): [{"reference_bytes": m.reference_bytes, **m.to_json()} for m in ms]
                       for seed, ms in self.curve.items()},
-            "stable_phase": self.stable.to_json() if self.stable is not None else None,
-            "end": self.end.to_json() if self.end is not None else None,
+            "stable_phase": _json(self.stable),
+            "end": _json(self.end),
         }
 
 
@@ -150,8 +159,8 @@ class ArmIntervals:
     final: Interval | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"stable_phase": self.stable.to_json() if self.stable is not None else None,
-                "final": self.final.to_json() if self.final is not None else None}
+        return {"stable_phase": _json(self.stable),
+                "final": _json(self.final)}
 
 
 @dataclass(frozen=True)
@@ -213,7 +222,7 @@ class ExtraEvalEntry:
     def to_json(self) -> dict[str, Any]:
         return {"checkpoint": self.checkpoint, "spec": self.spec, "bpb": self.bpb,
                 "bytes": self.predicted_bytes, "compression": self.compression,
-                "interval": self.interval.to_json() if self.interval is not None else None,
+                "interval": _json(self.interval),
                 "max_windows": self.max_windows}
 
     @classmethod
@@ -286,7 +295,7 @@ class ComparisonResults:
             "extra_eval": {name: {arm: {str(s): e.bpb for s, e in per.items()} for arm, per in arms.items()}
                            for name, arms in self.extra_eval.items()},
             "extra_eval_intervals": {
-                name: {arm: {str(s): e.interval.to_json() if e.interval is not None else None
+                name: {arm: {str(s): _json(e.interval)
                              for s, e in per.items()} for arm, per in arms.items()}
                 for name, arms in self.extra_eval.items()},
             "intervals": {k: {str(s): i.to_json() for s, i in per.items()}

@@ -86,6 +86,11 @@ class Predictions:
         return (float(np.mean(y == pred)), _macro_f1(y, pred, self.classes),
                 _auroc(y, self.proba[idx], self.classes))
 
+    def metrics(self, seed: int = 0, n_boot: int = BOOTSTRAP) -> ProbeMetrics:
+        """Accuracy, macro-F1 and AUROC with percentile bootstrap 95% intervals (plain numpy, so
+        1000 resamples cost milliseconds; tests hold the point values equal to scikit-learn's)."""
+        return _bootstrap(self.scores, len(self.y), seed, n_boot)
+
 
 @dataclass(frozen=True)
 class ProbeScore:
@@ -146,13 +151,6 @@ def _bootstrap(score: Callable[[np.ndarray], tuple[float, float, float]], n: int
     return ProbeMetrics(*out)
 
 
-def metrics(y: np.ndarray, pred: np.ndarray, proba: np.ndarray, classes: np.ndarray,
-            seed: int = 0, n_boot: int = BOOTSTRAP) -> ProbeMetrics:
-    """Accuracy, macro-F1 and AUROC with percentile bootstrap 95% intervals (plain numpy, so 1000
-    resamples cost milliseconds; tests hold the point values equal to scikit-learn's)."""
-    return _bootstrap(Predictions(y, pred, proba, classes).scores, len(y), seed, n_boot)
-
-
 def paired_gap(first: Predictions, second: Predictions, seed: int = 0,
                n_boot: int = BOOTSTRAP) -> ProbeMetrics:
     """``first`` minus ``second`` in each metric, on the same examples, with paired bootstrap 95%
@@ -185,14 +183,13 @@ def fit_and_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray |
         classes = np.unique(y_train)
         pred = classes[proba.argmax(1)]
         seen = Predictions(y_train, pred, proba, classes)
-        m = _bootstrap(seen.scores, len(y_train), seed, n_boot)
         search.fit(x_train, y_train)
-        return ProbeScore(m, search.best_params_["logreg__C"], float(search.best_score_),
-                          "out-of-fold (5-fold CV)", seen)
+        return ProbeScore(seen.metrics(seed, n_boot), search.best_params_["logreg__C"],
+                          float(search.best_score_), "out-of-fold (5-fold CV)", seen)
     search.fit(x_train, y_train)
     classes = search.classes_
     proba = search.predict_proba(x_test)
     pred = classes[proba.argmax(1)]
     seen = Predictions(y_test, pred, proba, classes)
-    return ProbeScore(_bootstrap(seen.scores, len(y_test), seed, n_boot), search.best_params_["logreg__C"],
+    return ProbeScore(seen.metrics(seed, n_boot), search.best_params_["logreg__C"],
                       float(search.best_score_), "held-out test set", seen)

@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from modalities.dna import read_fasta, write_fasta
 from pipelines.cli import main
 from pipelines.features.baselines import gc_content, kmer_frequencies, logmel_stats
-from pipelines.features.probe import Predictions, metrics, paired_gap
+from pipelines.features.probe import Predictions, paired_gap
 from pipelines.features.probe_report import ProbeGap
 from tests.paths import DATA
 
@@ -66,7 +66,7 @@ def test_metrics_match_sklearn_and_intervals_bracket() -> None:
     proba[np.arange(200), np.searchsorted(classes, y)] += 0.5
     proba /= proba.sum(1, keepdims=True)
     pred = classes[proba.argmax(1)]
-    m = metrics(y, pred, proba, classes, n_boot=100)
+    m = Predictions(y, pred, proba, classes).metrics(n_boot=100)
     assert m.accuracy.value == pytest.approx(accuracy_score(y, pred))
     assert m.macro_f1.value == pytest.approx(f1_score(y, pred, average="macro"))
     assert m.auroc.value == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"))
@@ -77,7 +77,7 @@ def test_metrics_match_sklearn_and_intervals_bracket() -> None:
     pb = np.round(rng.random(150) * 4) / 4 + 0.2 * (yb == "p")
     proba_b = np.stack([1 - pb / 1.2, pb / 1.2], 1)
     predb = np.array(["n", "p"])[(proba_b[:, 1] > 0.5).astype(int)]
-    mb = metrics(yb, predb, proba_b, np.array(["n", "p"]), n_boot=20)
+    mb = Predictions(yb, predb, proba_b, np.array(["n", "p"])).metrics(n_boot=20)
     assert mb.auroc.value == pytest.approx(roc_auc_score(yb == "p", proba_b[:, 1]))
     assert mb.macro_f1.value == pytest.approx(f1_score(yb, predb, average="macro"))
 
@@ -101,7 +101,7 @@ def _two_probes(n: int, seed: int = 1) -> tuple[Predictions, Predictions]:
 def test_paired_gap_against_the_normal_interval_of_per_example_differences() -> None:
     a, b = _two_probes(3000)
     gap = paired_gap(a, b, n_boot=2000)
-    ma, mb = (metrics(p.y, p.pred, p.proba, p.classes, n_boot=2000) for p in (a, b))
+    ma, mb = (p.metrics(n_boot=2000) for p in (a, b))
     for g, x, z in zip(gap.each(), ma.each(), mb.each(), strict=True):
         assert g.value == pytest.approx(x.value - z.value, abs=1e-12)
     # accuracy's gap is the mean of d_i = [a right] - [b right]: its interval is the mean's
